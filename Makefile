@@ -1,0 +1,80 @@
+# `make run` and `make test` do every set-up step that is missing, in order:
+# virtual environment -> locked dependencies -> spaCy pipeline -> FAQ data -> trained model.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := $(shell cat .python-version)
+# pyenv's shim (or any python3.10 on PATH) provides the interpreter Rasa 3.6 needs.
+PYTHON ?= $(shell command -v python$(PYTHON_VERSION) || echo python$(PYTHON_VERSION))
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+INSTALLED := $(VENV)/.installed-from-lock
+SPACY_PIPELINE := build/spacy/en_back_pain
+MODEL := models/back-pain-assistant.tar.gz
+TRAINING_DATA := $(shell find data -name '*.yml' 2>/dev/null)
+KNOWLEDGE := $(wildcard knowledge/*.yml knowledge/*.py)
+
+# Runtime configuration (README "Configuration"); override on the command line or environment.
+export RASA_PORT ?= 5005
+export ACTION_PORT ?= 5055
+export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
+export DATABASE_URL ?=
+export TRACKER_SQLITE_FILE ?= var/conversations.db
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup run shell test check validate unit stories data spacy train benchmark tune-fallback lock clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock .python-version
+	@command -v $(PYTHON) >/dev/null || { echo "Python $(PYTHON_VERSION) not found: install it (pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==24.0
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/pip check
+	touch $@
+
+$(SPACY_PIPELINE)/meta.json: $(INSTALLED) nlp/build_spacy_pipeline.py nlp/spelling.yml
+	$(BIN)/python -m nlp.build_spacy_pipeline $(SPACY_PIPELINE)
+
+data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)
+	$(BIN)/python -m knowledge.generate
+
+$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA)
+	$(BIN)/rasa train --fixed-model-name back-pain-assistant --out models
+	touch $@
+
+setup: $(MODEL)  ## install, build and train whatever is missing or out of date
+
+spacy: $(SPACY_PIPELINE)/meta.json  ## build the spaCy pipeline
+data: data/faq/nlu.yml  ## regenerate the FAQ training data from knowledge/
+train: $(MODEL)  ## train the model if data or config changed
+
+run: setup  ## start the action server (5055) and the assistant (5005) in the foreground
+	@scripts/run-servers.sh
+
+shell: setup  ## chat with the assistant in this terminal
+	@scripts/run-servers.sh shell
+
+check: $(INSTALLED)  ## generated data up to date, domain and data consistent
+	$(BIN)/python -m knowledge.generate --check
+	$(BIN)/rasa data validate --fail-on-warning
+
+test: setup check  ## every test: unit, end to end, held-out NLU, conversation stories
+	$(BIN)/pytest
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
+
+benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot
+	$(BIN)/python -m scripts.benchmark
+
+tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
+	$(BIN)/python -m scripts.tune_fallback
+
+lock:  ## re-resolve requirements.in into requirements.lock
+	scripts/lock-dependencies.sh $(PYTHON)
+
+clean:  ## remove everything the set-up made (keeps conversations in var/)
+	rm -rf $(VENV) build models results .pytest_cache

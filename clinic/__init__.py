@@ -1,0 +1,91 @@
+"""The clinic's details, read once from ``clinic/details.yml`` (or ``$CLINIC_DETAILS_FILE``).
+
+Both servers use this module: the Rasa server fills the details into every response
+(``clinic.response_generator``) and the action server uses them in custom actions.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Tuple
+
+import yaml
+
+DEFAULT_DETAILS_FILE = Path(__file__).with_name("details.yml")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+REQUIRED_TEXT_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "website",
+    "address",
+    "emergency_number",
+    "urgent_care_line",
+)
+
+
+class ClinicDetailsError(ValueError):
+    """The details file is missing a field or has one in the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    email: str
+    website: str
+    address: str
+    emergency_number: str
+    urgent_care_line: str
+    opening_hours: Dict[str, str]
+    services: Tuple[str, ...]
+
+    def opening_hours_text(self) -> str:
+        """One line per day, e.g. "Monday: 09:00-19:00"."""
+        return "\n".join(
+            f"{day.capitalize()}: {self.opening_hours[day]}" for day in WEEKDAYS
+        )
+
+    def placeholders(self) -> Dict[str, str]:
+        """Values for the ``{clinic_...}`` placeholders that responses may use."""
+        return {
+            "clinic_name": self.name,
+            "clinic_phone": self.phone,
+            "clinic_email": self.email,
+            "clinic_website": self.website,
+            "clinic_address": self.address,
+            "clinic_hours": self.opening_hours_text(),
+            "clinic_services": ", ".join(self.services),
+            "emergency_number": self.emergency_number,
+            "urgent_care_line": self.urgent_care_line,
+        }
+
+
+def parse_details(raw: object) -> Clinic:
+    """Checks a parsed details file and turns it into a ``Clinic``."""
+    if not isinstance(raw, dict):
+        raise ClinicDetailsError("the clinic details file must be a mapping of fields")
+    missing = [field for field in REQUIRED_TEXT_FIELDS if not str(raw.get(field) or "").strip()]
+    if missing:
+        raise ClinicDetailsError(f"clinic details are missing: {', '.join(missing)}")
+    hours = raw.get("opening_hours")
+    if not isinstance(hours, dict) or set(hours) != set(WEEKDAYS):
+        raise ClinicDetailsError("opening_hours needs exactly one entry per weekday")
+    services = raw.get("services")
+    if not isinstance(services, list) or not services:
+        raise ClinicDetailsError("services must be a non-empty list")
+    return Clinic(
+        **{field: str(raw[field]).strip() for field in REQUIRED_TEXT_FIELDS},
+        opening_hours={day: str(hours[day]).strip() for day in WEEKDAYS},
+        services=tuple(str(service).strip() for service in services),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def load_clinic(path: str | None = None) -> Clinic:
+    """Reads the details file once per process."""
+    details_file = Path(path or os.environ.get("CLINIC_DETAILS_FILE") or DEFAULT_DETAILS_FILE)
+    with details_file.open(encoding="utf-8") as handle:
+        return parse_details(yaml.safe_load(handle))

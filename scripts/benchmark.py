@@ -1,0 +1,250 @@
+"""Measures the assistant against a stock `rasa init` assistant, in the same run, same way.
+
+For each assistant: training time, model load time (process start until the model answers),
+REST latency p50/p95 at 1 and 8 concurrent conversations, messages per second, and the Rasa
+server's memory (resident set, whole process tree). Prints the results and writes
+docs/benchmarks.md with the machine described. Run with `make benchmark`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import aiohttp
+import rasa
+import requests
+import yaml
+
+from tests.conftest import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BIN = PROJECT_DIR / ".venv" / "bin"
+REPORT = PROJECT_DIR / "docs" / "benchmarks.md"
+MESSAGES_PER_CONVERSATION = 20
+CONCURRENCY_LEVELS = (1, 8)
+READY_TIMEOUT = 600
+
+
+@dataclass
+class Result:
+    name: str
+    training_seconds: float = 0.0
+    load_seconds: float = 0.0
+    memory_mb: float = 0.0
+    runs: Dict[int, Dict[str, float]] = field(default_factory=dict)
+
+
+def benchmark_messages() -> List[str]:
+    """Patient questions (the held-out set's wording) plus small talk; the same for both bots."""
+    messages = ["hi", "thanks", "what can you do?", "bye"]
+    holdout = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml").read_text())
+    for block in holdout["nlu"]:
+        messages += [line[2:] for line in block["examples"].splitlines()]
+    return messages
+
+
+def timed(command: List[str], cwd: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: Dict[int, List[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total_kb, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        stack += children.get(current, [])
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            pass
+    return total_kb / 1024
+
+
+class Server:
+    def __init__(self, command: List[str], cwd: Path, port: int, env: Dict[str, str]) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **env}, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def wait_until_answering(self) -> float:
+        """Seconds from start until the model replies over REST."""
+        deadline = self.started + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                reply = requests.post(f"{self.url}/webhooks/rest/webhook",
+                                      json={"sender": "warm-up", "message": "hi"}, timeout=5)
+                if reply.ok and reply.json():
+                    return time.monotonic() - self.started
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.url} did not answer within {READY_TIMEOUT}s")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+async def conversation(session: aiohttp.ClientSession, url: str, sender: str,
+                       messages: List[str], latencies: List[float]) -> None:
+    for message in messages:
+        started = time.perf_counter()
+        async with session.post(f"{url}/webhooks/rest/webhook",
+                                json={"sender": sender, "message": message}) as response:
+            await response.read()
+            response.raise_for_status()
+        latencies.append(time.perf_counter() - started)
+
+
+async def load(url: str, concurrency: int, messages: List[str], label: str) -> Dict[str, float]:
+    latencies: List[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*[
+            conversation(session, url, f"bench-{label}-{concurrency}-{i}",
+                         messages[i::concurrency][:MESSAGES_PER_CONVERSATION] or messages[:MESSAGES_PER_CONVERSATION],
+                         latencies)
+            for i in range(concurrency)
+        ])
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
+        "per_second": len(latencies) / elapsed,
+        "messages": len(latencies),
+    }
+
+
+def measure(result: Result, server: Server, messages: List[str]) -> None:
+    try:
+        result.load_seconds = server.wait_until_answering()
+        for concurrency in CONCURRENCY_LEVELS:
+            result.runs[concurrency] = asyncio.run(load(server.url, concurrency, messages, result.name))
+        result.memory_mb = tree_rss_mb(server.process.pid)
+    finally:
+        server.stop()
+
+
+def ours(workdir: Path, messages: List[str]) -> Result:
+    result = Result("back-pain assistant")
+    out = workdir / "models"
+    result.training_seconds = timed(
+        [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR)
+    shutil.copy(out / "bench.tar.gz", PROJECT_DIR / "models" / "back-pain-assistant.tar.gz")
+    rasa_port, action_port = free_port(), free_port()
+    server = Server([str(PROJECT_DIR / "scripts" / "run-servers.sh")], PROJECT_DIR, rasa_port, {
+        "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "TRACKER_SQLITE_FILE": str(workdir / "bench.db"), "DATABASE_URL": "",
+    })
+    measure(result, server, messages)
+    return result
+
+
+def stock(workdir: Path, messages: List[str]) -> Result:
+    result = Result("stock `rasa init`")
+    project = workdir / "stock"
+    subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result.training_seconds = timed([str(BIN / "rasa"), "train", "--force"], project)
+    port = free_port()
+    server = Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], project, port, {})
+    measure(result, server, messages)
+    return result
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal")))
+    return (f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB RAM, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+            f"Rasa {rasa.__version__}")
+
+
+def report(results: List[Result], messages: int) -> str:
+    ours_result, stock_result = results
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else "n/a"
+
+    rows = [("training time (s)", lambda r: r.training_seconds),
+            ("model load until first reply (s)", lambda r: r.load_seconds),
+            ("Rasa server memory after the load test (MB)", lambda r: r.memory_mb)]
+    for c in CONCURRENCY_LEVELS:
+        rows += [(f"latency p50 at {c} conversation(s) (ms)", lambda r, c=c: r.runs[c]["p50_ms"]),
+                 (f"latency p95 at {c} conversation(s) (ms)", lambda r, c=c: r.runs[c]["p95_ms"]),
+                 (f"messages per second at {c} conversation(s)", lambda r, c=c: r.runs[c]["per_second"])]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make benchmark` on {time.strftime('%Y-%m-%d')}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Both assistants run on this machine, one after the other, in the same run and the same way:",
+        "trained with `rasa train`, served with `rasa run` over the REST channel, and sent the same",
+        f"{messages} messages (the held-out patient questions and some small talk) by",
+        f"1 and 8 concurrent conversations of up to {MESSAGES_PER_CONVERSATION} messages each. The back-pain",
+        "assistant runs as `make run` starts it (action server, SQLite tracker store, clinic response",
+        "generator); the stock assistant keeps its defaults (in-memory tracker store, no action server).",
+        "Memory is the resident set of the Rasa server's process tree (the back-pain figure includes",
+        "the action server).",
+        "",
+        "| measure | back-pain assistant | stock `rasa init` | ratio |",
+        "|---|---|---|---|",
+    ]
+    for label, get in rows:
+        lines.append(f"| {label} | {get(ours_result):.1f} | {get(stock_result):.1f} | "
+                     f"{ratio(get(ours_result), get(stock_result))} |")
+    goal = ours_result.runs[8]["p95_ms"] <= stock_result.runs[8]["p95_ms"]
+    lines += ["", f"Goal (p95 at 8 conversations no worse than stock): "
+                  f"{'met' if goal else 'NOT met'}.", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    messages = benchmark_messages()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results = [ours(workdir, messages), stock(workdir, messages)]
+    text = report(results, len(messages))
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts the action server in the background and the Rasa server (or `rasa shell`) in the
+# foreground. Ctrl-C, or the Rasa server ending for any reason, stops both.
+# Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+MODEL=models/back-pain-assistant.tar.gz
+mkdir -p "$(dirname "${TRACKER_SQLITE_FILE:-var/conversations.db}")"
+
+"$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &
+actions_pid=$!
+trap 'kill "$actions_pid" 2>/dev/null || true; wait "$actions_pid" 2>/dev/null || true' EXIT
+
+if [ "${1:-}" = shell ]; then
+  "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml
+  exit
+fi
+
+auth=()
+[ -n "${RASA_AUTH_TOKEN:-}" ] && auth=(--auth-token "$RASA_AUTH_TOKEN")
+cat <<INFO
+Starting the assistant (the model takes a little while to load)...
+  REST:      POST http://localhost:$RASA_PORT/webhooks/rest/webhook  {"sender": "me", "message": "hi"}
+  socket.io: http://localhost:$RASA_PORT/socket.io  (web chat widget)
+  status:    GET  http://localhost:$RASA_PORT/status
+  actions:   http://localhost:$ACTION_PORT/health
+Press Ctrl-C to stop both servers.
+INFO
+"$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" --enable-api "${auth[@]}" \
+  --cors "${CORS_ORIGINS:-*}" --credentials credentials.yml --endpoints endpoints.yml

@@ -1,0 +1,73 @@
+"""Chooses the FallbackClassifier threshold on the validation set (evaluation/).
+
+For each candidate threshold it counts, on phrasings the model never saw:
+  - FAQ questions that would still get the right answer (not sent to the fallback), and
+  - out-of-scope messages that would be caught (out_of_scope intent, or below the threshold).
+It prints the table and the threshold with the best sum of the two rates; copy it into
+config.yml (FallbackClassifier: threshold) and retrain. The test set in tests/nlu/ is never used.
+
+    make tune-fallback
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import List, Tuple
+
+import yaml
+from rasa.core.agent import Agent
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+VALIDATION_SET = PROJECT_DIR / "evaluation" / "fallback_validation.yml"
+MODEL = PROJECT_DIR / "models" / "back-pain-assistant.tar.gz"
+CANDIDATES = [round(0.20 + 0.05 * i, 2) for i in range(15)]  # 0.20 ... 0.90
+
+
+def validation_examples() -> List[Tuple[str, str]]:
+    examples = []
+    for block in yaml.safe_load(VALIDATION_SET.read_text())["nlu"]:
+        examples += [(block["intent"], line[2:].strip()) for line in block["examples"].splitlines()]
+    return examples
+
+
+def top_prediction(parse: dict) -> Tuple[str, float, str]:
+    """Best intent other than the fallback, its confidence and the FAQ topic picked."""
+    ranking = [r for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
+    best = ranking[0]
+    topic = ""
+    if best["name"] == "faq":
+        topic = parse["response_selector"]["faq"]["response"]["intent_response_key"]
+    return best["name"], best["confidence"], topic
+
+
+async def predictions() -> List[Tuple[str, str, float, str]]:
+    agent = Agent.load(str(MODEL))
+    rows = []
+    for expected, text in validation_examples():
+        intent, confidence, topic = top_prediction(await agent.parse_message(text))
+        rows.append((expected, intent, confidence, topic))
+    return rows
+
+
+def score(rows, threshold: float) -> Tuple[float, float]:
+    faq = [r for r in rows if r[0].startswith("faq/")]
+    out_of_scope = [r for r in rows if r[0] == "out_of_scope"]
+    answered_right = sum(1 for expected, _, conf, topic in faq if conf >= threshold and topic == expected)
+    caught = sum(1 for _, intent, conf, _ in out_of_scope if intent == "out_of_scope" or conf < threshold)
+    return answered_right / len(faq), caught / len(out_of_scope)
+
+
+def main() -> None:
+    rows = asyncio.run(predictions())
+    print(f"validation set: {VALIDATION_SET.relative_to(PROJECT_DIR)} ({len(rows)} phrasings)")
+    print("threshold  FAQ answered right  out-of-scope caught")
+    best = max(CANDIDATES, key=lambda t: (sum(score(rows, t)), -t))
+    for threshold in CANDIDATES:
+        faq_rate, caught_rate = score(rows, threshold)
+        marker = "  <- best" if threshold == best else ""
+        print(f"  {threshold:.2f}         {faq_rate:6.1%}            {caught_rate:6.1%}{marker}")
+    print(f"\nSet FallbackClassifier threshold: {best} in config.yml, then `make train`.")
+
+
+if __name__ == "__main__":
+    main()

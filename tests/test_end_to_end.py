@@ -1,0 +1,108 @@
+"""Chats with the real servers over the REST channel, as a website or integration would."""
+import sqlite3
+import uuid
+
+import pytest
+
+from clinic import load_clinic
+from knowledge import topics_by_id
+
+
+def texts(replies):
+    return " ".join(reply.get("text", "") for reply in replies)
+
+
+def new_sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def test_greeting_says_what_the_bot_does_and_that_it_is_no_diagnosis(assistant):
+    replies = assistant.send(new_sender(), "hello")
+    text = texts(replies)
+    assert load_clinic().name in text
+    assert "not a diagnosis" in text
+    assert load_clinic().emergency_number in text
+    assert any(reply.get("buttons") for reply in replies)
+
+
+def test_telegram_start_command_greets(assistant):
+    assert load_clinic().name in texts(assistant.send(new_sender(), "/start"))
+
+
+@pytest.mark.parametrize(
+    "question, topic_id",
+    [
+        ("what exactly is deep tissue massage?", "what_is_deep_tissue_massage"),
+        ("how often should i come in for a massage if my back keeps hurting", "how_often_to_book"),
+        ("why do I keep getting back spasms", "back_spasm_causes"),
+        ("my back pain is back a few hours after every massage, why?", "why_pain_comes_back"),
+        ("can kids have massage", "massage_for_children"),
+    ],
+)
+def test_article_questions_get_their_answer_and_source(assistant, question, topic_id):
+    topic = topics_by_id()[topic_id]
+    text = texts(assistant.send(new_sender(), question))
+    assert topic.answer in text
+    assert topic.source in text
+
+
+def test_help_menu_buttons_lead_to_answers(assistant):
+    sender = new_sender()
+    [menu] = [reply for reply in assistant.send(sender, "/help") if reply.get("buttons")]
+    answers = {topic.answer for topic in topics_by_id().values()}
+    for button in menu["buttons"]:
+        if button["payload"].startswith("/"):
+            continue
+        text = texts(assistant.send(sender, button["payload"]))
+        assert any(answer in text for answer in answers), button
+
+
+def test_talk_to_a_person_gives_the_clinic_contact(assistant):
+    text = texts(assistant.send(new_sender(), "can i talk to a real person please"))
+    assert load_clinic().phone in text
+
+
+def test_nonsense_gets_the_fallback_then_the_clinic_contact(assistant):
+    sender = new_sender()
+    first = assistant.send(sender, "qwpoeiru zxmcnv")
+    assert "didn't understand" in texts(first) or "not sure I understood" in texts(first) \
+        or "outside what I can help with" in texts(first)
+    second = assistant.send(sender, "blorp fizzwack")
+    assert load_clinic().phone in texts(first + second)
+
+
+def test_out_of_scope_question_is_redirected(assistant):
+    text = texts(assistant.send(new_sender(), "who won the football world cup in 2010?"))
+    assert "outside what I can help with" in text or "not sure I understood" in text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   ",
+        "massage " * 2000,
+        "¿Puedo reservar un masaje para el dolor de espalda?",
+        "<script>alert('x')</script>",
+        "'; DROP TABLE events; --",
+        "😀🔥💆‍♀️",
+        "\x00\x01 null bytes",
+    ],
+)
+def test_bad_input_gets_an_answer_and_the_server_keeps_working(assistant, message):
+    sender = new_sender()
+    replies = assistant.send(sender, message)
+    assert isinstance(replies, list)
+    # The same conversation still works afterwards.
+    assert load_clinic().name in texts(assistant.send(sender, "hi"))
+
+
+def test_conversations_are_stored_in_the_sqlite_tracker_store(assistant):
+    sender = new_sender()
+    assistant.send(sender, "what is therapeutic massage")
+    with sqlite3.connect(assistant.sqlite_file) as database:
+        rows = database.execute(
+            "SELECT type_name, intent_name FROM events WHERE sender_id = ?", (sender,)
+        ).fetchall()
+    assert ("user", "faq") in rows
+    assert any(type_name == "bot" for type_name, _ in rows)
