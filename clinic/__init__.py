@@ -15,6 +15,18 @@ import yaml
 
 DEFAULT_DETAILS_FILE = Path(__file__).with_name("details.yml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The placeholders responses and FAQ answers may use; values in Clinic.placeholders().
+PLACEHOLDERS = (
+    "clinic_name",
+    "clinic_phone",
+    "clinic_email",
+    "clinic_website",
+    "clinic_address",
+    "clinic_hours",
+    "clinic_services",
+    "emergency_number",
+    "urgent_care_line",
+)
 REQUIRED_TEXT_FIELDS = (
     "name",
     "phone",

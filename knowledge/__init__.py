@@ -13,8 +13,11 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from clinic import PLACEHOLDERS
+
 KNOWLEDGE_DIR = Path(__file__).parent
 TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+PLACEHOLDER = re.compile(r"{([^{}]*)}")
 MIN_QUESTIONS = 10
 MAX_TITLE_LENGTH = 40
 
@@ -52,8 +55,11 @@ def _topic_from(entry: dict, source: Optional[str], file_name: str) -> Topic:
     answer = " ".join(str(entry.get("answer") or "").split())
     if not answer:
         raise KnowledgeError(f"{where}: answer is empty")
-    if "{" in answer or "}" in answer:
-        raise KnowledgeError(f"{where}: curly braces are reserved for clinic placeholders")
+    unknown = set(PLACEHOLDER.findall(answer)) - set(PLACEHOLDERS)
+    if unknown or answer.count("{") != answer.count("}"):
+        raise KnowledgeError(
+            f"{where}: curly braces are only for clinic details: {', '.join(PLACEHOLDERS)}"
+        )
     return Topic(
         id=topic_id,
         title=title,

@@ -69,3 +69,10 @@ def test_replies_follow_the_details_file(tmp_path, monkeypatch):
     finally:
         load_clinic.cache_clear()
     assert "Lakeside Spine Care" in text and "112" in text
+
+
+def test_every_documented_placeholder_has_a_value():
+    from clinic import PLACEHOLDERS
+
+    values = load_clinic().placeholders()
+    assert set(values) == set(PLACEHOLDERS) and all(values.values())

@@ -64,10 +64,10 @@ def test_talk_to_a_person_gives_the_clinic_contact(assistant):
 
 def test_nonsense_gets_the_fallback_then_the_clinic_contact(assistant):
     sender = new_sender()
-    first = assistant.send(sender, "qwpoeiru zxmcnv")
+    first = assistant.send(sender, "vrexil daqpon")
     assert "didn't understand" in texts(first) or "not sure I understood" in texts(first) \
         or "outside what I can help with" in texts(first)
-    second = assistant.send(sender, "blorp fizzwack")
+    second = assistant.send(sender, "plimtor zedquaw")
     assert load_clinic().phone in texts(first + second)
 
 
@@ -92,7 +92,7 @@ def test_out_of_scope_question_is_redirected(assistant):
 def test_bad_input_gets_an_answer_and_the_server_keeps_working(assistant, message):
     sender = new_sender()
     replies = assistant.send(sender, message)
-    assert isinstance(replies, list)
+    assert texts(replies).strip(), f"no reply to {message[:40]!r}"
     # The same conversation still works afterwards.
     assert load_clinic().name in texts(assistant.send(sender, "hi"))
 

@@ -68,7 +68,8 @@ def write_topic(directory: Path, **overrides) -> None:
         ({"title": "x" * 80}, "title"),
         ({"questions": ["only", "three", "questions"]}, "at least 10"),
         ({"answer": ""}, "answer is empty"),
-        ({"answer": "Call {nobody}"}, "curly braces"),
+        ({"answer": "Call {nobody}"}, "only for clinic details"),
+        ({"answer": "Call {clinic_phone"}, "only for clinic details"),
         ({"follow_up": "missing_topic"}, "not a topic"),
     ],
 )
@@ -78,8 +79,8 @@ def test_a_broken_topic_is_refused_with_a_clear_message(tmp_path, overrides, com
         load_topics(tmp_path)
 
 
-def test_a_staff_topic_without_article_loads(tmp_path):
-    write_topic(tmp_path)
+def test_a_staff_topic_without_article_and_with_clinic_placeholders_loads(tmp_path):
+    write_topic(tmp_path, answer="Call {clinic_name} on {clinic_phone}.")
     [topic] = load_topics(tmp_path)
     assert topic.source is None and topic.canonical_question == "question number 0"
 
