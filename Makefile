@@ -44,7 +44,8 @@ data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)
 	$(BIN)/python -m knowledge.generate
 
 $(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA)
-	$(BIN)/rasa train --fixed-model-name back-pain-assistant --out models
+	# --force: Rasa's cache cannot see a rebuilt spaCy pipeline (same path, new contents).
+	$(BIN)/rasa train --force --fixed-model-name back-pain-assistant --out models
 	touch $@
 
 setup: $(MODEL)  ## install, build and train whatever is missing or out of date

@@ -32,10 +32,12 @@ def build(spelling: Dict[str, List[str]]) -> spacy.language.Language:
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = nlp.add_pipe("attribute_ruler")
     nlp.initialize()  # loads the lemma lookup tables from spacy-lookups-data
+    lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
     for word, variants in spelling.items():
         ruler.add(
             patterns=[[{"LOWER": {"IN": variants}}]],
-            attrs={"LEMMA": word, "NORM": word},
+            # The lemma the correct spelling would get, so "tingleing" and "tingling" agree.
+            attrs={"LEMMA": lemmas.get(word, word), "NORM": word},
         )
     nlp.meta.update(
         {

@@ -6,11 +6,13 @@ For each candidate threshold it counts, on phrasings the model never saw:
 It prints the table and the threshold with the best sum of the two rates; copy it into
 config.yml (FallbackClassifier: threshold) and retrain. The test set in tests/nlu/ is never used.
 
-    make tune-fallback
+    make tune-fallback                                  # the current model
+    python -m scripts.tune_fallback path/to/model.tar.gz  # another one
 """
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -41,8 +43,8 @@ def top_prediction(parse: dict) -> Tuple[str, float, str]:
     return best["name"], best["confidence"], topic
 
 
-async def predictions() -> List[Tuple[str, str, float, str]]:
-    agent = Agent.load(str(MODEL))
+async def predictions(model: Path) -> List[Tuple[str, str, float, str]]:
+    agent = Agent.load(str(model))
     rows = []
     for expected, text in validation_examples():
         intent, confidence, topic = top_prediction(await agent.parse_message(text))
@@ -59,7 +61,7 @@ def score(rows, threshold: float) -> Tuple[float, float]:
 
 
 def main() -> None:
-    rows = asyncio.run(predictions())
+    rows = asyncio.run(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL))
     print(f"validation set: {VALIDATION_SET.relative_to(PROJECT_DIR)} ({len(rows)} phrasings)")
     print("threshold  FAQ answered right  out-of-scope caught")
     best = max(CANDIDATES, key=lambda t: (sum(score(rows, t)), -t))
