@@ -20,11 +20,13 @@ export ACTION_PORT ?= 5055
 export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
+export CLINIC_SQLITE_FILE ?= var/clinic.db
+export STAFF_WEBHOOK_URL ?=
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test check validate unit stories data spacy train benchmark tune-fallback lock clean
+.PHONY: help setup run shell test check data spacy train benchmark tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +75,9 @@ benchmark: setup  ## measure latency, throughput, load time and memory against a
 
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback
+
+red-flags-report: $(SPACY_PIPELINE)/meta.json  ## red-flag detector figures on the held-out set
+	$(BIN)/python -m red_flags.evaluate tests/red_flags/held_out.yml
 
 lock:  ## re-resolve requirements.in into requirements.lock
 	scripts/lock-dependencies.sh $(PYTHON)

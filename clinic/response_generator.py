@@ -1,9 +1,13 @@
-"""Fills the clinic's details into every response, inside the Rasa server.
+"""Fills in every response inside the Rasa server (endpoints.yml names this class as `nlg`).
 
-endpoints.yml names this class as the `nlg`. Responses in domain.yml and the FAQ answers can
-use {clinic_name}, {clinic_phone}, {emergency_number}, ... (see ``Clinic.placeholders``);
-the values come from clinic/details.yml. Running in the Rasa server, not the action server,
-means these replies never wait for, or fail with, the action server.
+- Clinic details: {clinic_name}, {clinic_phone}, {emergency_number}, ... from
+  clinic/details.yml (see ``Clinic.placeholders``), in domain responses and FAQ answers.
+- Red-flag replies: {red_flag_matched} (the person's own words) and {red_flag_reason} (why it
+  needs care now, from red_flags/categories.yml), and a `custom` payload
+  {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
+
+Running in the Rasa server, not the action server, means these replies never wait for, or
+fail with, the action server.
 """
 from __future__ import annotations
 
@@ -11,9 +15,30 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from clinic import load_clinic
+from red_flags.categories import explain
+
+RED_FLAG_KEYS = ("red_flag", "red_flag_check")
+
+
+def _quoted(words) -> str:
+    quoted = [f'"{word}"' for word in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _fill_red_flag_payload(custom: Any, finding: Dict[str, Any]) -> None:
+    """Puts the finding into the response's `red_flag: {}` slot, wherever the channel's
+    payload shape nests it (socket.io sends `custom: {data: {...}}`)."""
+    if not isinstance(custom, dict):
+        return
+    for key, value in custom.items():
+        if key == "red_flag":
+            custom[key] = dict(finding)
+        else:
+            _fill_red_flag_payload(value, finding)
 
 
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
@@ -25,6 +50,33 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         # Rasa replaces `responses` with the loaded model's once the model is ready.
         super().__init__(domain.responses if domain else {})
         self._clinic_values = load_clinic().placeholders()
+
+    async def generate(
+        self,
+        utter_action: Text,
+        tracker: DialogueStateTracker,
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        finding = self._red_flag(tracker)
+        if finding:
+            kwargs = {
+                "red_flag_matched": _quoted(finding["matched"]),
+                "red_flag_reason": explain(finding["level"], finding["category"]),
+                **kwargs,
+            }
+        message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if message and finding:
+            _fill_red_flag_payload(message.get("custom"), finding)
+        return message
+
+    @staticmethod
+    def _red_flag(tracker: DialogueStateTracker) -> Optional[Dict[str, Any]]:
+        parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
+        for key in RED_FLAG_KEYS:
+            if parse_data.get(key):
+                return parse_data[key]
+        return None
 
     def generate_from_slots(
         self,

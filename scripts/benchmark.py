@@ -174,6 +174,7 @@ def ours(workdir: Path, messages: List[str]) -> Result:
 def stock(workdir: Path, messages: List[str]) -> Result:
     result = Result("stock `rasa init`")
     project = workdir / "stock"
+    project.mkdir()
     subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result.training_seconds = timed([str(BIN / "rasa"), "train", "--force"], project)

@@ -33,9 +33,13 @@ def validation_examples() -> List[Tuple[str, str]]:
     return examples
 
 
+# Set by the deterministic red-flag layer, not by the classifier's confidence.
+NOT_CLASSIFIER = {"nlu_fallback", "red_flag_emergency", "red_flag_urgent", "red_flag_check"}
+
+
 def top_prediction(parse: dict) -> Tuple[str, float, str]:
-    """Best intent other than the fallback, its confidence and the FAQ topic picked."""
-    ranking = [r for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
+    """The classifier's best intent, its confidence and the FAQ topic picked."""
+    ranking = [r for r in parse["intent_ranking"] if r["name"] not in NOT_CLASSIFIER]
     best = ranking[0]
     topic = ""
     if best["name"] == "faq":

@@ -1,11 +1,14 @@
 """Shared fixtures: action-test helpers and the real servers, started once per test run."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -48,6 +51,48 @@ def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 
 
+# --- a staff webhook -----------------------------------------------------------------------
+
+
+class Webhook:
+    """A real HTTP server on loopback that records what staff would receive."""
+
+    def __init__(self, failures_before_success: int = 0) -> None:
+        self.received: List[Dict[str, Any]] = []
+        self.attempts = 0
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                webhook.attempts += 1
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if webhook.attempts <= failures_before_success:
+                    self.send_response(500)
+                else:
+                    webhook.received.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout: float = 30) -> List[Dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            matching = [payload for payload in self.received if predicate(payload)]
+            if matching:
+                return matching
+            time.sleep(0.2)
+        return []
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 # --- the running assistant ------------------------------------------------------------------
 
 
@@ -60,10 +105,12 @@ def free_port() -> int:
 class Assistant:
     """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, webhook: Webhook) -> None:
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.sqlite_file = workdir / "conversations.db"
+        self.clinic_db_file = workdir / "clinic.db"
+        self.webhook = webhook
         self.log_file = workdir / "servers.log"
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self._process: Optional[subprocess.Popen] = None
@@ -75,6 +122,8 @@ class Assistant:
             ACTION_PORT=str(self.action_port),
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             TRACKER_SQLITE_FILE=str(self.sqlite_file),
+            CLINIC_SQLITE_FILE=str(self.clinic_db_file),
+            STAFF_WEBHOOK_URL=self.webhook.url,
             DATABASE_URL="",
         )
         self._log = self.log_file.open("w")
@@ -113,12 +162,25 @@ class Assistant:
                 self._process.wait()
         self._log.close()
 
-    def send(self, sender: str, message: str) -> List[Dict[str, Any]]:
+    def action_server_pid(self) -> int:
+        """The action server started by scripts/run-servers.sh for this assistant."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"actions" in command and str(self.action_port).encode() in command:
+                return int(entry.name)
+        raise RuntimeError("action server not found")
+
+    def send(self, sender: str, message: str, timeout: float = 60) -> List[Dict[str, Any]]:
         """One message over the REST channel; returns the bot's replies."""
         response = requests.post(
             f"{self.url}/webhooks/rest/webhook",
             json={"sender": sender, "message": message},
-            timeout=60,
+            timeout=timeout,
         )
         response.raise_for_status()
         return response.json()
@@ -129,11 +191,17 @@ class Assistant:
         return response.json()
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    running = Assistant(tmp_path_factory.mktemp("assistant"))
-    running.start()
+def started_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    webhook = Webhook()
+    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook)
     try:
+        running.start()
         yield running
     finally:
         running.stop()
+        webhook.close()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    yield from started_assistant(tmp_path_factory)

@@ -3,6 +3,7 @@ import sqlite3
 import uuid
 
 import pytest
+import requests
 
 from clinic import load_clinic
 from knowledge import topics_by_id
@@ -106,3 +107,23 @@ def test_conversations_are_stored_in_the_sqlite_tracker_store(assistant):
         ).fetchall()
     assert ("user", "faq") in rows
     assert any(type_name == "bot" for type_name, _ in rows)
+
+
+@pytest.mark.parametrize(
+    "body, complaint",
+    [
+        ("not json at all", "JSON"),
+        ('["a", "list"]', "JSON object"),
+        ('{"message": "hi"}', "sender"),
+        ('{"sender": "x", "message": 42}', "message"),
+    ],
+)
+def test_malformed_requests_get_a_clear_error(assistant, body, complaint):
+    response = requests.post(
+        f"{assistant.url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400 and complaint in response.json()["error"]
+    assert load_clinic().name in texts(assistant.send(new_sender(), "hello"))

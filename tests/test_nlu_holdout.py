@@ -9,6 +9,8 @@ HOLDOUT = Path(__file__).parent / "nlu" / "faq_holdout.yml"
 MIN_FAQ_ACCURACY = 0.90
 MIN_OUT_OF_SCOPE_CAUGHT = 0.80
 NOT_ANSWERED = {"nlu_fallback", "out_of_scope"}
+# The safety layer answers these instead of the FAQ, by design (tests/red_flags/ covers them).
+SAFETY = {"red_flag_emergency", "red_flag_urgent", "red_flag_check"}
 
 
 def held_out_examples():
@@ -26,14 +28,17 @@ def answered_topic(parse: dict) -> str:
 
 
 def test_held_out_faq_questions_get_the_right_answer(assistant):
-    results = [(expected, text, answered_topic(assistant.parse(text)))
-               for expected, text in held_out_examples() if expected.startswith("faq/")]
+    answered = [(expected, text, answered_topic(assistant.parse(text)))
+                for expected, text in held_out_examples() if expected.startswith("faq/")]
+    results = [row for row in answered if row[2] not in SAFETY]
     wrong = [(expected, text, got) for expected, text, got in results if got != expected]
     accuracy = 1 - len(wrong) / len(results)
-    print(f"\nFAQ held-out accuracy: {accuracy:.1%} of {len(results)}")
+    print(f"\nFAQ held-out accuracy: {accuracy:.1%} of {len(results)} "
+          f"({len(answered) - len(results)} more taken over by the red-flag safety layer)")
     for expected, text, got in wrong:
         print(f"  {text!r}: expected {expected}, got {got}")
     assert accuracy >= MIN_FAQ_ACCURACY
+    assert len(results) >= 0.9 * len(answered)  # the safety layer must not swallow the FAQ
 
 
 def test_held_out_out_of_scope_questions_are_not_answered_as_faq(assistant):

@@ -1,0 +1,97 @@
+"""action_record_escalation: stores the escalation and notifies staff through a real webhook."""
+import asyncio
+
+import pytest
+
+from actions import notify, store
+from actions.red_flags import ActionRecordEscalation
+from actions.settings import settings
+from tests.conftest import Webhook, make_tracker, user_event
+
+FINDING = {"level": "emergency", "category": "bladder_bowel", "matched": ["can't pee"]}
+
+
+@pytest.fixture
+def configure(tmp_path, monkeypatch):
+    def apply(webhook_url="", database_url=""):
+        monkeypatch.setenv("CLINIC_SQLITE_FILE", str(tmp_path / "clinic.db"))
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("STAFF_WEBHOOK_URL", webhook_url)
+        settings.cache_clear()
+        store.engine.cache_clear()
+
+    yield apply
+    settings.cache_clear()
+    store.engine.cache_clear()
+
+
+def escalate(dispatcher, text="i cant pee and my back is killing me", finding=FINDING):
+    events = [user_event(text, "red_flag_emergency", 1.0, red_flag=finding)]
+    tracker = make_tracker(events)
+
+    async def run_and_wait():
+        result = await ActionRecordEscalation().run(dispatcher, tracker, {})
+        await asyncio.gather(*notify._pending)
+        return result
+
+    return asyncio.run(run_and_wait())
+
+
+def test_escalation_is_stored_and_staff_are_told(configure, dispatcher):
+    webhook = Webhook()
+    configure(webhook_url=webhook.url)
+    try:
+        assert escalate(dispatcher) == []
+    finally:
+        webhook.close()
+
+    [row] = store.list_escalations()
+    assert (row["conversation_id"], row["level"], row["category"]) == ("test-user", "emergency", "bladder_bowel")
+    assert row["matched"] == ["can't pee"] and "cant pee" in row["message"]
+    [sent] = webhook.received
+    assert sent["event"] == "red_flag_escalation" and sent["escalation_id"] == row["id"]
+    assert dispatcher.messages == []  # the reply came from the Rasa server already
+
+
+def test_a_failing_webhook_is_retried(configure, dispatcher):
+    webhook = Webhook(failures_before_success=2)
+    configure(webhook_url=webhook.url)
+    try:
+        escalate(dispatcher)
+    finally:
+        webhook.close()
+    assert webhook.attempts == 3 and len(webhook.received) == 1
+
+
+def test_an_unreachable_webhook_is_logged_and_the_escalation_still_stored(configure, dispatcher, caplog):
+    configure(webhook_url="http://127.0.0.1:9/unreachable")
+    escalate(dispatcher)
+    assert len(store.list_escalations()) == 1
+    assert "given up" in caplog.text
+
+
+def test_a_broken_database_still_notifies_staff(configure, dispatcher):
+    webhook = Webhook()
+    configure(webhook_url=webhook.url, database_url="postgresql://nobody@127.0.0.1:9/none")
+    try:
+        escalate(dispatcher)
+    finally:
+        webhook.close()
+    [sent] = webhook.received
+    assert sent["escalation_id"] is None and sent["category"] == "bladder_bowel"
+
+
+def test_hostile_and_huge_messages_are_stored_safely(configure, dispatcher):
+    configure()
+    hostile = "'); DROP TABLE escalations; -- <script>alert(1)</script> " + "x" * 20_000
+    escalate(dispatcher, text=hostile)
+    [row] = store.list_escalations()
+    assert row["message"].startswith("'); DROP TABLE escalations;")
+    assert len(row["message"]) == store.MAX_MESSAGE_LENGTH
+
+
+def test_a_message_without_red_flag_records_nothing(configure, dispatcher):
+    configure()
+    events = [user_event("hello", "greet")]
+    assert asyncio.run(ActionRecordEscalation().run(dispatcher, make_tracker(events), {})) == []
+    assert store.list_escalations() == []

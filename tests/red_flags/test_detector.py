@@ -1,0 +1,134 @@
+"""The red-flag detector on its own, with the project's spaCy pipeline."""
+import pytest
+
+from red_flags.categories import explain, explanations
+from red_flags.detector import CHECK, EMERGENCY, RULES, URGENT, WEAK_SIGNS, detector_for
+from tests.conftest import PROJECT_DIR
+
+SPACY_PIPELINE = str(PROJECT_DIR / "build" / "spacy" / "en_back_pain")
+
+
+@pytest.fixture(scope="module")
+def detect():
+    return detector_for(SPACY_PIPELINE)
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("can't feel anything when I wipe and my back is killing me", "saddle_numbness"),
+        ("my groin has gone numb since my back went", "saddle_numbness"),
+        ("since yesterday i cant pee properly and my lower back is agony", "bladder_bowel"),
+        ("i wet myself this morning without noticing, back is really bad", "bladder_bowel"),
+        ("can't get an erection since my back pain started last week", "sexual_dysfunction"),
+        ("both my legs are numb and tingly", "both_legs_or_worsening_weakness"),
+        ("my legs keep giving way and my back hurts", "both_legs_or_worsening_weakness"),
+        ("I can't walk since my back went this morning", "both_legs_or_worsening_weakness"),
+        ("fell off a ladder yesterday and my back is agony", "major_trauma"),
+        ("was in a car crash on monday, back has hurt since", "major_trauma"),
+        ("back pain and a crushing pain in my chest", "chest_or_vascular"),
+        ("sudden tearing pain in my back", "chest_or_vascular"),
+        ("I had breast cancer and now my legs feel weak", "cancer_with_neuro"),
+        ("high fever, stiff neck and my back is throbbing", "fever_with_confusion"),
+    ],
+)
+def test_emergencies_are_recognised_with_their_category(detect, text, category):
+    finding = detect(text)
+    assert finding is not None and (finding.level, finding.category) == (EMERGENCY, category)
+    assert finding.matched and all(word.lower() in text.lower() for word in finding.matched)
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("I've had a fever and chills for two days and my lower back aches", "fever_or_infection_risk"),
+        ("had bowel cancer three years ago and now my back hurts", "cancer_history_or_weight_loss"),
+        ("lost a stone without trying and my back aches", "cancer_history_or_weight_loss"),
+        ("I have osteoporosis and after a cough my back is very sore", "fragility_fracture"),
+        ("hurt my back when I slipped on the ice last week", "injury_onset"),
+        ("tingling and pins and needles down my left leg", "one_leg_nerve"),
+        ("the pain wakes me every night and resting doesn't help at all", "night_or_rest_pain"),
+        ("I found a new lump on my back", "lump_or_deformity"),
+        ("had back surgery three weeks ago and the pain is getting worse", "recent_spinal_surgery"),
+    ],
+)
+def test_urgent_signs_are_recognised_with_their_category(detect, text, category):
+    finding = detect(text)
+    assert finding is not None and (finding.level, finding.category) == (URGENT, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cant feel anythin wen i wipe n my bak is killin me",  # text-speak and misspellings
+        "numbnes in my privates and my back hurts",
+        "my blader wont empty and my back is sore",
+    ],
+)
+def test_misspelt_emergencies_are_recognised(detect, text):
+    finding = detect(text)
+    assert finding is not None and finding.level == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no numbness, no tingling, bladder fine, just a stiff lower back",  # denial
+        "I haven't had a fall or any injury, it's just from sitting",
+        "my foot fell asleep but it's fine now",  # resolved
+        "my leg went numb when I knelt in the garden but it came back after a minute",
+        "I fell in love with deep tissue",  # idioms
+        "I'm dying for a massage, my shoulders are killing me",
+        "numb cheek from the dentist, can I still come in?",  # other body part
+        "broke my arm as a child, is massage ok?",  # long ago
+        "my dad had cancer years ago, my back is just stiff from gardening",  # someone else
+        "lost 5 kg on my diet and want a massage to celebrate",  # deliberate
+        "what is cauda equina syndrome?",  # a question, not a report
+        "can massage help sciatica?",
+        "lower back stiff after gardening all weekend",
+        "",
+    ],
+)
+def test_near_misses_do_not_escalate(detect, text):
+    finding = detect(text)
+    assert finding is None or finding.level == CHECK, finding
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("my back aches more at night", "night_pain"),
+        ("it hurts my back when i sneeze", "pain_on_coughing"),
+        ("I'm 72 and my back hurts", "older_age"),
+    ],
+)
+def test_a_single_weak_sign_asks_a_follow_up_instead_of_an_alarm(detect, text, category):
+    finding = detect(text)
+    assert finding is not None and (finding.level, finding.category) == (CHECK, category)
+
+
+def test_every_category_has_a_plain_words_explanation():
+    categories = {(level, category) for level, category, _ in RULES}
+    categories |= {(CHECK, category) for category, _ in WEAK_SIGNS}
+    for level, category in categories:
+        assert explain(level, category), (level, category)
+    assert sum(len(items) for items in explanations().values()) == len(categories)
+
+
+def test_huge_and_hostile_text_is_handled(detect):
+    assert detect("<script>alert(1)</script> " * 500) is None
+    assert detect("massage " * 5000) is None
+    assert detect("\x00\x01\u202e") is None
+
+
+def test_faq_questions_never_raise_an_emergency(detect):
+    """Every training phrasing of the FAQ: none is an emergency; the few urgent ones speak of an
+    injury or a nerve symptom in one leg, which the reference sends to a doctor first."""
+    from knowledge import load_topics
+
+    for topic in load_topics():
+        for question in topic.questions:
+            finding = detect(question)
+            if finding and finding.level != CHECK:
+                assert finding.level == URGENT, (topic.id, question, finding)
+                assert finding.category in {"injury_onset", "one_leg_nerve"}, (topic.id, question, finding)

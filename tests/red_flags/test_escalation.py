@@ -1,0 +1,146 @@
+"""Red-flag escalation through the running assistant, over REST and socket.io."""
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import uuid
+
+import pytest
+import socketio
+
+from clinic import load_clinic
+from tests.conftest import started_assistant
+
+EMERGENCY_MESSAGE = "can't feel anything when I wipe and my back is killing me"
+URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
+
+
+def new_sender() -> str:
+    return f"rf-{uuid.uuid4().hex[:8]}"
+
+
+def texts(replies):
+    return " ".join(reply.get("text", "") for reply in replies)
+
+
+def payload(replies):
+    custom = [reply["custom"] for reply in replies if "custom" in reply]
+    assert len(custom) == 1, replies
+    return custom[0]["red_flag"]
+
+
+def test_an_emergency_gets_emergency_care_advice_with_the_reason(assistant):
+    replies = assistant.send(new_sender(), EMERGENCY_MESSAGE)
+    text = texts(replies)
+    assert f"call {load_clinic().emergency_number}" in text
+    assert "You mentioned" in text and "cauda equina" in text
+    assert "can't diagnose" in text
+    flag = payload(replies)
+    assert flag["level"] == "emergency" and flag["category"] == "saddle_numbness"
+    assert any("wipe" in word for word in flag["matched"])
+
+
+def test_an_urgent_sign_sends_to_a_doctor_first(assistant):
+    replies = assistant.send(new_sender(), URGENT_MESSAGE)
+    assert "see a doctor within the next 24-48 hours" in texts(replies)
+    assert payload(replies) == {
+        "level": "urgent",
+        "category": "injury_onset",
+        "matched": payload(replies)["matched"],
+    }
+
+
+def test_escalation_interrupts_a_faq_exchange_and_blocks_booking(assistant):
+    sender = new_sender()
+    assistant.send(sender, "what is deep tissue massage?")
+    escalation = assistant.send(sender, "also since this morning i cant pee and my lower back is agony")
+    assert payload(escalation)["category"] == "bladder_bowel"
+    booking = texts(assistant.send(sender, "can I book a massage for tomorrow?"))
+    assert "can't book a massage" in booking and load_clinic().emergency_number in booking
+
+
+def test_after_an_urgent_sign_booking_offers_a_referral_instead(assistant):
+    sender = new_sender()
+    assistant.send(sender, URGENT_MESSAGE)
+    booking = texts(assistant.send(sender, "i want to book a massage"))
+    assert "can't book a massage yet" in booking and "referral" in booking
+
+
+def test_a_single_weak_sign_gets_a_follow_up_question_not_an_alarm(assistant):
+    replies = assistant.send(new_sender(), "my back aches more at night")
+    text = texts(replies)
+    assert "do you also have any of these" in text
+    assert not any("custom" in reply for reply in replies)
+
+
+def test_near_misses_get_no_alarm(assistant):
+    for message in ("I fell in love with deep tissue", "no numbness or tingling, just a stiff lower back"):
+        assert "emergency" not in texts(assistant.send(new_sender(), message)).lower()
+
+
+def test_escalation_is_stored_and_staff_are_notified(assistant):
+    sender = new_sender()
+    assistant.send(sender, EMERGENCY_MESSAGE)
+    [notice] = assistant.webhook.wait_for(lambda p: p.get("conversation_id") == sender)
+    assert notice["level"] == "emergency" and notice["channel"] == "rest"
+    with sqlite3.connect(assistant.clinic_db_file) as database:
+        rows = database.execute(
+            "SELECT level, category, channel, message, matched FROM escalations WHERE conversation_id = ?",
+            (sender,),
+        ).fetchall()
+    [(level, category, channel, message, matched)] = rows
+    assert (level, category, channel, message) == ("emergency", "saddle_numbness", "rest", EMERGENCY_MESSAGE)
+    assert json.loads(matched)
+
+
+def test_socketio_delivers_the_escalation_and_its_payload(assistant):
+    async def chat():
+        client = socketio.AsyncClient()
+        replies = []
+        received = asyncio.Event()
+
+        @client.on("bot_uttered")
+        async def on_bot_uttered(data):
+            replies.append(data)
+            if "red_flag" in data:
+                received.set()
+
+        session_id = uuid.uuid4().hex
+        await client.connect(assistant.url, socketio_path="/socket.io", transports=["websocket"])
+        await client.emit("session_request", {"session_id": session_id})
+        await client.emit("user_uttered", {"message": EMERGENCY_MESSAGE, "session_id": session_id})
+        await asyncio.wait_for(received.wait(), timeout=60)
+        await asyncio.sleep(0.5)
+        await client.disconnect()
+        return replies
+
+    replies = asyncio.run(chat())
+    assert any(load_clinic().emergency_number in reply.get("text", "") for reply in replies)
+    [flag] = [reply["red_flag"] for reply in replies if "red_flag" in reply]
+    assert flag["level"] == "emergency"
+
+
+@pytest.fixture(scope="module")
+def assistant_to_break(tmp_path_factory):
+    """A separate assistant whose action server the tests may stop."""
+    yield from started_assistant(tmp_path_factory)
+
+
+def test_the_escalation_reaches_the_person_while_the_action_server_hangs(assistant_to_break):
+    pid = assistant_to_break.action_server_pid()
+    os.kill(pid, signal.SIGSTOP)  # alive, accepting connections, never answering
+    try:
+        # Rasa waits up to 5 minutes for a hanging action; the reply must not.
+        replies = assistant_to_break.send(new_sender(), EMERGENCY_MESSAGE, timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert load_clinic().emergency_number in texts(replies)
+    assert payload(replies)["level"] == "emergency"
+
+
+def test_the_escalation_reaches_the_person_with_the_action_server_stopped(assistant_to_break):
+    os.kill(assistant_to_break.action_server_pid(), signal.SIGKILL)
+    replies = assistant_to_break.send(new_sender(), EMERGENCY_MESSAGE, timeout=60)
+    assert load_clinic().emergency_number in texts(replies)
+    assert payload(replies)["level"] == "emergency"
