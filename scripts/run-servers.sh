@@ -11,6 +11,9 @@ mkdir -p "$(dirname "${TRACKER_SQLITE_FILE:-var/conversations.db}")"
 "$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &
 actions_pid=$!
 trap 'kill "$actions_pid" 2>/dev/null || true; wait "$actions_pid" 2>/dev/null || true' EXIT
+# A closed terminal or a plain kill also ends the action server (through the EXIT trap).
+trap 'exit 129' HUP
+trap 'exit 143' TERM
 
 if [ "${1:-}" = shell ]; then
   "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml
@@ -27,5 +30,9 @@ Starting the assistant (the model takes a little while to load)...
   actions:   http://localhost:$ACTION_PORT/health
 Press Ctrl-C to stop both servers.
 INFO
+# In the background with `wait`, so a TERM or HUP to this script is handled at once.
 "$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" --enable-api "${auth[@]}" \
-  --cors "${CORS_ORIGINS:-*}" --credentials credentials.yml --endpoints endpoints.yml
+  --cors "${CORS_ORIGINS:-*}" --credentials credentials.yml --endpoints endpoints.yml &
+rasa_pid=$!
+trap 'kill "$rasa_pid" "$actions_pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+wait "$rasa_pid"
