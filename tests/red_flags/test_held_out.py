@@ -7,7 +7,6 @@ reported, not yet met: see README "Red flags".
 """
 from pathlib import Path
 
-import pytest
 
 from red_flags.detector import Finding, detector_for
 from red_flags.evaluate import evaluate, load_set
