@@ -6,11 +6,24 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import notify, store
 
 logger = logging.getLogger(__name__)
+LEVELS_BY_CONCERN = ("urgent", "emergency")
+
+
+def highest_level(tracker: Tracker) -> str | None:
+    """The most serious escalation in the conversation so far."""
+    levels = [
+        ((event.get("parse_data") or {}).get("red_flag") or {}).get("level")
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+    seen = [level for level in levels if level in LEVELS_BY_CONCERN]
+    return max(seen, key=LEVELS_BY_CONCERN.index) if seen else None
 
 
 class ActionRecordEscalation(Action):
@@ -49,4 +62,9 @@ class ActionRecordEscalation(Action):
                 "message": text,
             }
         )
+        # The slot takes the latest message's level; an URGENT sign after an EMERGENCY one
+        # must not soften the booking gate.
+        highest = highest_level(tracker)
+        if highest and highest != tracker.get_slot("red_flag_level"):
+            return [SlotSet("red_flag_level", highest)]
         return []

@@ -3,7 +3,8 @@
 For each candidate threshold it counts, on phrasings the model never saw:
   - FAQ questions that would still get the right answer (not sent to the fallback), and
   - out-of-scope messages that would be caught (out_of_scope intent, or below the threshold).
-It prints the table and the threshold with the best sum of the two rates; copy it into
+It prints the table and the threshold with the best sum of the two rates (the middle of
+the range when several tie); copy it into
 config.yml (FallbackClassifier: threshold) and retrain. The test set in tests/nlu/ is never used.
 
     make tune-fallback                                  # the current model
@@ -68,7 +69,12 @@ def main() -> None:
     rows = asyncio.run(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL))
     print(f"validation set: {VALIDATION_SET.relative_to(PROJECT_DIR)} ({len(rows)} phrasings)")
     print("threshold  FAQ answered right  out-of-scope caught")
-    best = max(CANDIDATES, key=lambda t: (sum(score(rows, t)), -t))
+    best_score = max(sum(score(rows, t)) for t in CANDIDATES)
+    plateau = [t for t in CANDIDATES if sum(score(rows, t)) == best_score]
+    # Several thresholds tie on a small set: the middle of their range is the least likely
+    # to tip over when a retrained model's confidences shift a little.
+    middle = (plateau[0] + plateau[-1]) / 2
+    best = min(plateau, key=lambda t: abs(t - middle))
     for threshold in CANDIDATES:
         faq_rate, caught_rate = score(rows, threshold)
         marker = "  <- best" if threshold == best else ""

@@ -1,19 +1,25 @@
 """Shared fixtures: action-test helpers and the real servers, started once per test run."""
 from __future__ import annotations
 
+import asyncio
+import glob
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import requests
+import socketio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -49,6 +55,62 @@ def make_tracker(events: List[Dict], slots: Optional[Dict[str, Any]] = None) -> 
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
+
+
+# --- a real PostgreSQL server ---------------------------------------------------------------
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on loopback, from the Debian packages (.ci/run installs
+    them). Each test gets its own database."""
+
+    def __init__(self) -> None:
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not binaries:
+            message = "PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.bin = Path(binaries[-1]).parent
+        self.datadir = Path(tempfile.mkdtemp(prefix="clinic-postgres-"))
+        # The server refuses to run as root; the Debian package creates a `postgres` user.
+        self._as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_owner:
+            shutil.chown(self.datadir, "postgres")
+        self.port = free_port()
+        self._run("initdb", "-D", str(self.datadir), "-U", "clinic", "--auth=trust", "-E", "UTF8")
+        self._run(
+            "pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"), "-w",
+            "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.datadir}", "start",
+        )
+        self.url = f"postgresql://clinic@127.0.0.1:{self.port}"
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(self._as_owner + [str(self.bin / program), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def new_database(self) -> str:
+        import sqlalchemy as sa
+
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(f"{self.url}/postgres", isolation_level="AUTOCOMMIT", future=True)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return f"{self.url}/{name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "stop")
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- a staff webhook -----------------------------------------------------------------------
@@ -105,7 +167,8 @@ def free_port() -> int:
 class Assistant:
     """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does."""
 
-    def __init__(self, workdir: Path, webhook: Webhook) -> None:
+    def __init__(self, workdir: Path, webhook: Webhook, database_url: str = "") -> None:
+        self.database_url = database_url
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.sqlite_file = workdir / "conversations.db"
@@ -124,7 +187,7 @@ class Assistant:
             TRACKER_SQLITE_FILE=str(self.sqlite_file),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             STAFF_WEBHOOK_URL=self.webhook.url,
-            DATABASE_URL="",
+            DATABASE_URL=self.database_url,
         )
         self._log = self.log_file.open("w")
         self._process = subprocess.Popen(
@@ -185,15 +248,57 @@ class Assistant:
         response.raise_for_status()
         return response.json()
 
+    @property
+    def clinic_database_url(self) -> str:
+        """Where the action server keeps bookings, referrals and escalations."""
+        return self.database_url or f"sqlite:///{self.clinic_db_file}"
+
     def parse(self, text: str) -> Dict[str, Any]:
         response = requests.post(f"{self.url}/model/parse", json={"text": text}, timeout=60)
         response.raise_for_status()
         return response.json()
 
 
-def started_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+def chat_over_socketio(
+    url: str, messages: List[str], done: Callable[[Dict[str, Any]], bool], timeout: float = 60
+) -> Tuple[str, List[Dict[str, Any]]]:
+    """Chats like the website widget: one socket.io session, each message sent once the
+    replies to the previous one have arrived, until a reply satisfies ``done``.
+    Returns the session id (the conversation id) and every `bot_uttered` body."""
+
+    async def chat():
+        client = socketio.AsyncClient()
+        replies: List[Dict[str, Any]] = []
+        finished = asyncio.Event()
+
+        @client.on("bot_uttered")
+        async def on_bot_uttered(data):
+            replies.append(data)
+            if done(data):
+                finished.set()
+
+        session_id = uuid.uuid4().hex
+        await client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        await client.emit("session_request", {"session_id": session_id})
+        for message in messages:
+            before = len(replies)
+            await client.emit("user_uttered", {"message": message, "session_id": session_id})
+            deadline = time.monotonic() + timeout
+            while len(replies) == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)  # the rest of this message's replies
+        await asyncio.wait_for(finished.wait(), timeout=timeout)
+        await client.disconnect()
+        return session_id, replies
+
+    return asyncio.run(chat())
+
+
+def started_assistant(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str = ""
+) -> Iterator[Assistant]:
     webhook = Webhook()
-    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook)
+    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook, database_url)
     try:
         running.start()
         yield running

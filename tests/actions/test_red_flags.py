@@ -27,7 +27,8 @@ def configure(tmp_path, monkeypatch):
 
 def escalate(dispatcher, text="i cant pee and my back is killing me", finding=FINDING):
     events = [user_event(text, "red_flag_emergency", 1.0, red_flag=finding)]
-    tracker = make_tracker(events)
+    # The Rasa server sets the slot from the message before the action runs.
+    tracker = make_tracker(events, {"red_flag_level": finding["level"]})
 
     async def run_and_wait():
         result = await ActionRecordEscalation().run(dispatcher, tracker, {})
@@ -45,7 +46,7 @@ def test_escalation_is_stored_and_staff_are_told(configure, dispatcher):
     finally:
         webhook.close()
 
-    [row] = store.list_escalations()
+    [row] = store.list_records("escalations")
     assert (row["conversation_id"], row["level"], row["category"]) == ("test-user", "emergency", "bladder_bowel")
     assert row["matched"] == ["can't pee"] and "cant pee" in row["message"]
     [sent] = webhook.received
@@ -66,7 +67,7 @@ def test_a_failing_webhook_is_retried(configure, dispatcher):
 def test_an_unreachable_webhook_is_logged_and_the_escalation_still_stored(configure, dispatcher, caplog):
     configure(webhook_url="http://127.0.0.1:9/unreachable")
     escalate(dispatcher)
-    assert len(store.list_escalations()) == 1
+    assert len(store.list_records("escalations")) == 1
     assert "given up" in caplog.text
 
 
@@ -85,7 +86,7 @@ def test_hostile_and_huge_messages_are_stored_safely(configure, dispatcher):
     configure()
     hostile = "'); DROP TABLE escalations; -- <script>alert(1)</script> " + "x" * 20_000
     escalate(dispatcher, text=hostile)
-    [row] = store.list_escalations()
+    [row] = store.list_records("escalations")
     assert row["message"].startswith("'); DROP TABLE escalations;")
     assert len(row["message"]) == store.MAX_MESSAGE_LENGTH
 
@@ -94,4 +95,17 @@ def test_a_message_without_red_flag_records_nothing(configure, dispatcher):
     configure()
     events = [user_event("hello", "greet")]
     assert asyncio.run(ActionRecordEscalation().run(dispatcher, make_tracker(events), {})) == []
-    assert store.list_escalations() == []
+    assert store.list_records("escalations") == []
+
+
+def test_a_later_urgent_sign_does_not_soften_an_earlier_emergency(configure, dispatcher):
+    configure()
+    urgent = {"level": "urgent", "category": "injury_onset", "matched": ["fell"]}
+    events = [
+        user_event("i cant pee and my back is killing me", "red_flag_emergency", 1.0, red_flag=FINDING),
+        user_event("i also fell last week", "red_flag_urgent", 1.0, red_flag=urgent),
+    ]
+    tracker = make_tracker(events, {"red_flag_level": "urgent"})
+    events = asyncio.run(ActionRecordEscalation().run(dispatcher, tracker, {}))
+    assert events == [{"event": "slot", "name": "red_flag_level", "value": "emergency", "timestamp": None}]
+

@@ -1,5 +1,4 @@
 """Red-flag escalation through the running assistant, over REST and socket.io."""
-import asyncio
 import json
 import os
 import signal
@@ -7,10 +6,9 @@ import sqlite3
 import uuid
 
 import pytest
-import socketio
 
 from clinic import load_clinic
-from tests.conftest import started_assistant
+from tests.conftest import chat_over_socketio, started_assistant
 
 EMERGENCY_MESSAGE = "can't feel anything when I wipe and my back is killing me"
 URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
@@ -95,27 +93,7 @@ def test_escalation_is_stored_and_staff_are_notified(assistant):
 
 
 def test_socketio_delivers_the_escalation_and_its_payload(assistant):
-    async def chat():
-        client = socketio.AsyncClient()
-        replies = []
-        received = asyncio.Event()
-
-        @client.on("bot_uttered")
-        async def on_bot_uttered(data):
-            replies.append(data)
-            if "red_flag" in data:
-                received.set()
-
-        session_id = uuid.uuid4().hex
-        await client.connect(assistant.url, socketio_path="/socket.io", transports=["websocket"])
-        await client.emit("session_request", {"session_id": session_id})
-        await client.emit("user_uttered", {"message": EMERGENCY_MESSAGE, "session_id": session_id})
-        await asyncio.wait_for(received.wait(), timeout=60)
-        await asyncio.sleep(0.5)
-        await client.disconnect()
-        return replies
-
-    replies = asyncio.run(chat())
+    _, replies = chat_over_socketio(assistant.url, [EMERGENCY_MESSAGE], lambda data: "red_flag" in data)
     assert any(load_clinic().emergency_number in reply.get("text", "") for reply in replies)
     [flag] = [reply["red_flag"] for reply in replies if "red_flag" in reply]
     assert flag["level"] == "emergency"
@@ -133,6 +111,20 @@ def test_the_escalation_reaches_the_person_while_the_action_server_hangs(assista
     try:
         # Rasa waits up to 5 minutes for a hanging action; the reply must not.
         replies = assistant_to_break.send(new_sender(), EMERGENCY_MESSAGE, timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert load_clinic().emergency_number in texts(replies)
+    assert payload(replies)["level"] == "emergency"
+
+
+def test_an_escalation_mid_booking_reaches_the_person_while_the_action_server_hangs(assistant_to_break):
+    """The booking form needs the action server; a red flag in it must not."""
+    sender = new_sender()
+    assert "What name" in texts(assistant_to_break.send(sender, "book a sports massage for friday morning"))
+    pid = assistant_to_break.action_server_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        replies = assistant_to_break.send(sender, EMERGENCY_MESSAGE, timeout=60)
     finally:
         os.kill(pid, signal.SIGCONT)
     assert load_clinic().emergency_number in texts(replies)

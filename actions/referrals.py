@@ -1,0 +1,76 @@
+"""Referral requests: after an URGENT red flag, massage is declined and the person can ask
+the clinic for a doctor's or physiotherapist's referral instead (data/booking/rules.yml).
+The clinic gets the request with the escalation that led to it."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+
+from actions import notify, store
+from actions.requests import answer_to, request_key, utter_with_payload, validate_contact, validate_name
+from clinic import load_clinic
+
+FORM = "referral_form"
+
+
+def _latest_red_flag(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The last escalation in the conversation, with the words the person used."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        finding = (event.get("parse_data") or {}).get("red_flag")
+        if finding and finding.get("level") in ("emergency", "urgent"):
+            return {**finding, "text": event.get("text") or ""}
+    return None
+
+
+class ValidateReferralForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_referral_form"
+
+    async def extract_patient_name(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return answer_to(tracker, "patient_name")
+
+    async def extract_contact(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return answer_to(tracker, "contact")
+
+    def validate_patient_name(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return validate_name(value, dispatcher)
+
+    def validate_contact(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return validate_contact("contact", value, dispatcher)
+
+
+class ActionSubmitReferral(Action):
+    def name(self) -> Text:
+        return "action_submit_referral"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+        clinic = load_clinic()
+        finding = _latest_red_flag(tracker) or {"level": "none", "category": "none", "text": ""}
+        referral = store.create_referral(
+            request_key=request_key(tracker, FORM) or f"{tracker.sender_id}:{FORM}",
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            level=finding["level"],
+            category=finding["category"],
+            symptoms=finding["text"],
+            name=tracker.get_slot("patient_name"),
+            contact=tracker.get_slot("contact"),
+        )
+        utter_with_payload(
+            dispatcher,
+            tracker,
+            f"Thank you, {referral['name']}. Your referral request is with {clinic.name}; its "
+            f"reference is {referral['reference']}. A physiotherapist will contact you at "
+            f"{tracker.get_slot('contact')} within one working day to arrange an assessment or a "
+            f"referral to a doctor. Until then, please see {clinic.urgent_care_line} if you can, "
+            f"and if things get worse, call {clinic.emergency_number}.",
+            {"referral": {"reference": referral["reference"], "status": referral["status"]}},
+        )
+        notify.send_in_background(
+            {"event": "referral_requested", **store.as_plain(referral), "conversation_id": tracker.sender_id}
+        )
+        return [SlotSet("referral_reference", referral["reference"])]

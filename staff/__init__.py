@@ -1,0 +1,1 @@
+"""Tools for clinic staff. `python -m staff --help` lists them."""
