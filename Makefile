@@ -13,6 +13,8 @@ SPACY_PIPELINE := build/spacy/en_back_pain
 MODEL := models/back-pain-assistant.tar.gz
 TRAINING_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 KNOWLEDGE := $(wildcard knowledge/*.yml knowledge/*.py)
+# The red-flag classifier is trained with the model, on the development sets.
+RED_FLAG_TRAINING := $(wildcard evaluation/red_flags_dev*.yml) red_flags/classifier.py red_flags/component.py
 
 # Runtime configuration (README "Configuration"); override on the command line or environment.
 export RASA_PORT ?= 5005
@@ -45,7 +47,7 @@ $(SPACY_PIPELINE)/meta.json: $(INSTALLED) nlp/build_spacy_pipeline.py nlp/spelli
 data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)
 	$(BIN)/python -m knowledge.generate
 
-$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA)
+$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA) $(RED_FLAG_TRAINING)
 	# --force: Rasa's cache cannot see a rebuilt spaCy pipeline (same path, new contents).
 	$(BIN)/rasa train --force --fixed-model-name back-pain-assistant --out models
 	touch $@
@@ -76,7 +78,7 @@ benchmark: setup  ## measure latency, throughput, load time and memory against a
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback
 
-red-flags-report: $(SPACY_PIPELINE)/meta.json  ## red-flag detector figures on the held-out set
+red-flags-report: $(SPACY_PIPELINE)/meta.json  ## the red-flag lexicon's figures on the held-out set
 	$(BIN)/python -m red_flags.evaluate tests/red_flags/held_out.yml
 
 lock:  ## re-resolve requirements.in into requirements.lock

@@ -1,5 +1,9 @@
 """Runs the red-flag detector inside Rasa's NLU pipeline (config.yml, after the classifiers).
 
+The lexicon (red_flags/detector.py) decides first; where it finds nothing to escalate, a
+classifier trained with the assistant (red_flags/classifier.py) may still recognise an
+EMERGENCY or URGENT message worded in a way the lexicon does not know.
+
 On a red flag it adds what it found to the parsed message (``red_flag``: level, category,
 matched words), an entity ``red_flag_level`` (so the ``red_flag_level`` slot remembers it for
 the conversation) and sets the intent to ``red_flag_emergency`` or ``red_flag_urgent``, which
@@ -9,7 +13,8 @@ server, so the escalation reply never waits for the action server.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+import pickle
+from typing import Any, Dict, List, Optional, Text, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,16 +24,25 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from red_flags.classifier import DEVELOPMENT_SETS, NO_RED_FLAG, RedFlagModel, development_examples, normalise
 from red_flags.detector import CHECK, Finding, RedFlagDetector, detector_for
 
 SPACY_DOC = "text_spacy_doc"
 RED_FLAG = "red_flag"
 LEVEL_ENTITY = "red_flag_level"
 INTENT_FOR_LEVEL = {"emergency": "red_flag_emergency", "urgent": "red_flag_urgent", CHECK: "red_flag_check"}
+MODEL_FILE = "red_flag_model.pkl"
+MAX_QUOTE = 80  # characters of the message quoted back when the classifier recognised it
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE].rsplit(" ", 1)[0] + "..."
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class RedFlagClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -36,11 +50,22 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        # The spaCy pipeline the detector compiles its patterns with (the SpacyNLP model).
-        return {"spacy_pipeline": None}
+        # The spaCy pipeline the detector compiles its patterns with (the SpacyNLP model),
+        # and the labelled phrasings the classifier learns from.
+        return {"spacy_pipeline": None, "development_sets": DEVELOPMENT_SETS}
 
-    def __init__(self, detector: RedFlagDetector) -> None:
-        self._detector = detector
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[RedFlagModel] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._detector: RedFlagDetector = detector_for(config["spacy_pipeline"])
+        self._model = model
 
     @classmethod
     def create(
@@ -50,7 +75,34 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "RedFlagClassifier":
-        return cls(detector_for(config["spacy_pipeline"]))
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        # Every phrasing the assistant is trained on is, by construction, not a red flag.
+        examples = development_examples(self._config["development_sets"]) + [
+            (example.get(TEXT), NO_RED_FLAG) for example in training_data.intent_examples
+        ]
+        nlp = self._detector.nlp
+        self._model = RedFlagModel.train(
+            [normalise(nlp(text.lower())) for text, _ in examples], [label for _, label in examples]
+        )
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model.pipeline))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "RedFlagClassifier":
+        with model_storage.read_from(resource) as directory:
+            # Written by train() above into this model archive; never read from elsewhere.
+            pipeline = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
+        return cls(config, model_storage, resource, RedFlagModel(pipeline))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -58,6 +110,10 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
                 continue
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
             finding = self._detector.assess(doc)
+            if (finding is None or finding.level == CHECK) and self._model and not self._detector.hedged(doc):
+                verdict = self._model.assess(normalise(doc))
+                if verdict:
+                    finding = Finding(verdict[0], verdict[1], (_quote(message.get(TEXT)),))
             if finding:
                 self._mark(message, finding)
         return messages

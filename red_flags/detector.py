@@ -242,6 +242,9 @@ SCOPE_BREAKS = {"and", "so", "then", "now", "but"}
 EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "saddle_area", "arm_or_jaw"}
 # History that may belong to somebody else ("my dad had cancer years ago").
 HISTORY = {"cancer", "weight_loss", "spinal_surgery"}
+HEDGE_GROUPS = {
+    "_negations", "_idioms", "_resolved", "_long_ago", "_hypothetical", "_exertion", "_denied_after", "_when_young",
+}
 QUESTION_OPENERS = {"what", "is", "are", "can", "could", "does", "do", "should", "how", "why", "which", "when", "will", "would"}
 
 
@@ -322,6 +325,26 @@ class RedFlagDetector:
             if spans:
                 return Finding(CHECK, category, evidence.text(spans))
         return None
+
+    def hedged(self, doc: Doc) -> bool:
+        """Whether the message has words that change what a symptom means: a denial of a
+        symptom, "it passed", "years ago", an idiom, "what if", exertion, or it is a general
+        question. Only the lexicon's rules judge such messages (red_flags/classifier.py)."""
+        matches = [(self.nlp.vocab.strings[match_id], start, end) for match_id, start, end in self.matcher(doc)]
+        concept_starts = [start for group, start, _ in matches if not group.startswith(("_", "not:"))]
+        concept_tokens = {i for group, s, e in matches if not group.startswith(("_", "not:")) for i in range(s, e)}
+        for group, start, end in matches:
+            if group not in HEDGE_GROUPS:
+                continue
+            if group == "_negations":
+                # "can't pee" is a symptom, "won't work" may be one: a denial counts only
+                # when a symptom the lexicon knows follows it.
+                inside_symptom = all(i in concept_tokens for i in range(start, end))
+                denies = any(0 <= s - end <= NEGATION_WINDOW for s in concept_starts)
+                if inside_symptom or not denies:
+                    continue
+            return True
+        return self._general_question(doc, _Evidence(doc))
 
     def _evidence(self, doc: Doc) -> Optional[_Evidence]:
         found: Dict[str, List[Tuple[int, int]]] = {}

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from clinic import load_clinic
-from tests.conftest import chat_over_socketio, started_assistant
+from red_flags.detector import detector_for
+from tests.conftest import PROJECT_DIR, chat_over_socketio, started_assistant
 
 EMERGENCY_MESSAGE = "can't feel anything when I wipe and my back is killing me"
 URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
@@ -63,6 +64,15 @@ def test_after_an_urgent_sign_booking_offers_a_referral_instead(assistant):
     assistant.send(sender, URGENT_MESSAGE)
     booking = texts(assistant.send(sender, "i want to book a massage"))
     assert "can't book a massage yet" in booking and "referral" in booking
+
+
+def test_a_wording_the_lexicon_does_not_know_is_escalated_by_the_classifier(assistant):
+    message = "back is wrecked and my todger wont work since tuesday"
+    lexicon = detector_for(str(PROJECT_DIR / "build" / "spacy" / "en_back_pain"))
+    assert lexicon(message) is None  # the lexicon alone would let it pass
+    replies = assistant.send(new_sender(), message)
+    assert payload(replies)["level"] == "emergency"
+    assert f"call {load_clinic().emergency_number}" in texts(replies)
 
 
 def test_a_single_weak_sign_gets_a_follow_up_question_not_an_alarm(assistant):

@@ -1,9 +1,10 @@
 """The held-out red-flag set (tests/red_flags/held_out.yml), sent through the trained assistant.
 
-Never used to build the detector. Prints the figures the README reports; asserts that the
-set is large enough and that the running assistant applies the detector to every message.
-The issue's targets (EMERGENCY recall 100%, URGENT >= 97%, false escalation <= 3%) are
-reported, not yet met: see README "Red flags".
+Never used to build the detector or train the classifier. Prints the figures the README
+reports. Asserts the set's size, that false escalations stay within 3%, and that the
+assistant (lexicon and classifier) does at least as well as the lexicon alone. The issue's
+recall targets (EMERGENCY 100%, URGENT >= 97%) are reported, not yet met: see README "Red
+flags". Assertion messages never quote the set, so that a failure does not show its phrasings.
 """
 from pathlib import Path
 
@@ -29,12 +30,12 @@ def test_held_out_set_is_large_enough():
 
 
 def test_held_out_set_through_the_trained_assistant(assistant):
+    labelled = load_set(HELD_OUT)
     detector = detector_for(str(PROJECT_DIR / "build" / "spacy" / "en_back_pain"))
-    report = evaluate(load_set(HELD_OUT), lambda text: finding_from_parse(assistant.parse(text)))
+    report = evaluate(labelled, lambda text: finding_from_parse(assistant.parse(text)))
+    lexicon_alone = evaluate(labelled, detector)
     print("\nheld-out red-flag set through the trained assistant:\n" + report.summary())
-    def verdict(finding):
-        return (finding.level, finding.category) if finding else None
-
-    results = [(t, f) for _, t, f in report.emergency + report.urgent] + report.weak + report.near_misses
-    for text, finding in results:
-        assert verdict(finding) == verdict(detector(text)), text
+    print("the lexicon alone:\n" + lexicon_alone.summary())
+    assert report.false_escalation <= 0.03
+    assert report.emergency_recall >= lexicon_alone.emergency_recall
+    assert report.urgent_recall >= lexicon_alone.urgent_recall
