@@ -18,7 +18,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import notify, store
-from actions.requests import (
+from actions.forms import (
     answer_to,
     is_for_the_rules,
     latest_text,

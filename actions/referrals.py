@@ -9,7 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 
 from actions import notify, store
-from actions.requests import answer_to, request_key, utter_with_payload, validate_contact, validate_name
+from actions.forms import answer_to, request_key, utter_with_payload, validate_contact, validate_name
 from clinic import load_clinic
 
 FORM = "referral_form"
