@@ -166,6 +166,8 @@ def ours(workdir: Path, messages: List[str]) -> Result:
         "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "TRACKER_SQLITE_FILE": str(workdir / "bench.db"), "DATABASE_URL": "",
+        # The benchmark's escalations must not reach the clinic's records or its staff.
+        "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"), "STAFF_WEBHOOK_URL": "",
     })
     measure(result, server, messages)
     return result
