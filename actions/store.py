@@ -27,6 +27,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MAX_MESSAGE_LENGTH = 10_000  # longer messages are cut, never rejected: the escalation counts
 REFERENCE_ATTEMPTS = 20  # new references tried when one is already taken
 REQUESTED, CANCELLED = "requested", "cancelled"
+# Where a request can stand; staff move it on with `python -m staff mark REFERENCE STATUS`.
+STATUSES = {
+    "bookings": (REQUESTED, "confirmed", "declined", CANCELLED, "completed"),
+    "referrals": (REQUESTED, "arranged", "declined", CANCELLED),
+}
+PREFIXES = {"BK": "bookings", "RF": "referrals"}
 
 metadata = sa.MetaData()
 
@@ -236,6 +242,22 @@ def cancel_booking(reference: str, contact: str, db: Optional[Engine] = None) ->
                 .values(status=CANCELLED, updated_at=_now())
             )
         return _find(connection, bookings, id=booking["id"])
+
+
+def set_status(reference: str, status: str, db: Optional[Engine] = None) -> Optional[Dict[str, Any]]:
+    """Staff's decision on a booking or referral; None when no request has that reference."""
+    kind = PREFIXES.get(reference[:2].upper())
+    if kind is None:
+        return None
+    if status not in STATUSES[kind]:
+        raise ValueError(f"{kind} can be: {', '.join(STATUSES[kind])}")
+    table = TABLES[kind]
+    with (db or engine()).begin() as connection:
+        row = _find(connection, table, reference=reference.upper())
+        if row is None:
+            return None
+        connection.execute(table.update().where(table.c.id == row["id"]).values(status=status, updated_at=_now()))
+        return _find(connection, table, id=row["id"])
 
 
 def as_plain(record: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,10 +1,12 @@
 """Lists or exports what patients asked the clinic for: booking requests, referral requests
-and red-flag escalations, from the same database the assistant writes (actions/store.py).
+and red-flag escalations, from the same database the assistant writes (actions/store.py),
+and records what staff decided about a request.
 
     python -m staff bookings                          # a table of every booking request
     python -m staff bookings --status requested --since 2026-11-01
     python -m staff referrals --csv > referrals.csv   # CSV for a spreadsheet
     python -m staff escalations --since 2026-11-20 --until 2026-11-21
+    python -m staff mark BK-7Q2M confirmed            # after calling the person back
 """
 from __future__ import annotations
 
@@ -39,11 +41,18 @@ def _day(text: str) -> dt.date:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=sorted(TABLE_COLUMNS), help="what to list")
-    parser.add_argument("--since", type=_day, help="created on or after this day (YYYY-MM-DD; times are UTC)")
-    parser.add_argument("--until", type=_day, help="created on or before this day (YYYY-MM-DD, UTC)")
-    parser.add_argument("--status", help="bookings and referrals only: requested or cancelled")
-    parser.add_argument("--csv", action="store_true", help="every field as CSV instead of a table")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{bookings,referrals,escalations,mark}")
+    for kind in TABLE_COLUMNS:
+        listing = commands.add_parser(kind, help=f"list {kind}")
+        listing.add_argument("--since", type=_day, help="created on or after this day (YYYY-MM-DD; times are UTC)")
+        listing.add_argument("--until", type=_day, help="created on or before this day (YYYY-MM-DD, UTC)")
+        if kind in store.STATUSES:
+            listing.add_argument("--status", choices=store.STATUSES[kind], help="only requests in this status")
+        listing.add_argument("--csv", action="store_true", help="every field as CSV instead of a table")
+    mark = commands.add_parser("mark", help="set the status of a booking or referral")
+    mark.add_argument("reference", help="BK-... or RF-...")
+    mark.add_argument("status", help="bookings: " + ", ".join(store.STATUSES["bookings"])
+                      + "; referrals: " + ", ".join(store.STATUSES["referrals"]))
     return parser
 
 
@@ -80,14 +89,24 @@ def write_csv(rows: List[Dict[str, Any]], out: TextIO) -> None:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    args = _parser().parse_args(argv)
-    if args.status and args.kind == "escalations":
-        _parser().error("escalations have no status")
-    rows = store.list_records(args.kind, since=args.since, until=args.until, status=args.status)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "mark":
+        try:
+            row = store.set_status(args.reference, args.status)
+        except ValueError as problem:
+            parser.error(str(problem))
+        if row is None:
+            parser.error(f"no booking or referral has the reference {args.reference}")
+        out.write(f"{row['reference']} is now {row['status']}\n")
+        return 0
+    rows = store.list_records(
+        args.command, since=args.since, until=args.until, status=getattr(args, "status", None)
+    )
     if args.csv:
         write_csv(rows, out)
     else:
-        write_table(args.kind, rows, out)
+        write_table(args.command, rows, out)
     return 0
 
 

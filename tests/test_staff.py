@@ -65,4 +65,15 @@ def test_referrals_and_escalations(records):
 def test_bad_arguments_get_a_clear_message(records):
     result = staff(records, "bookings", "--since", "yesterday")
     assert result.returncode == 2 and "is not a date like" in result.stderr
-    assert "no status" in staff(records, "escalations", "--status", "requested").stderr
+    assert "unrecognized arguments: --status" in staff(records, "escalations", "--status", "requested").stderr
+    assert "invalid choice" in staff(records, "bookings", "--status", "lost").stderr
+
+
+def test_staff_record_what_they_decided(records):
+    reference = records["kept"]["reference"]
+    assert f"{reference} is now confirmed" in staff(records, "mark", reference.lower(), "confirmed").stdout
+    out = staff(records, "bookings", "--status", "confirmed").stdout
+    assert reference in out and "1 bookings" in out
+    assert "referrals can be" in staff(records, "mark", "RF-ZZZZ", "confirmed").stderr
+    assert "no booking or referral has the reference" in staff(records, "mark", "BK-ZZZZ", "confirmed").stderr
+    assert records["gone"]["reference"] in staff(records, "bookings", "--status", "cancelled").stdout  # untouched

@@ -145,3 +145,13 @@ def test_a_database_from_before_migrations_is_adopted(tmp_path):
 
 def test_references_use_an_unambiguous_alphabet():
     assert not set(details.REFERENCE_ALPHABET) & set("01OIL")
+
+
+def test_staff_set_a_status_within_the_allowed_ones(db):
+    booking = book(db)
+    assert store.set_status(booking["reference"].lower(), "confirmed", db=db)["status"] == "confirmed"
+    with pytest.raises(ValueError):
+        store.set_status(booking["reference"], "arranged", db=db)
+    assert store.set_status("BK-ZZZZ", "confirmed", db=db) is None
+    assert store.set_status("XX-1234", "confirmed", db=db) is None
+    assert store.list_records("bookings", status="confirmed", db=db)[0]["reference"] == booking["reference"]
