@@ -201,6 +201,9 @@ class ValidateBookingForm(FormValidationAction):
         reason, problem = details.check_reason(str(value))
         if problem:
             dispatcher.utter_message(text=problem)
+        elif tracker.latest_message.get("red_flag_check"):
+            # A single weak sign in the note: ask about the serious ones before the read-back.
+            dispatcher.utter_message(response="utter_red_flag_check_in_booking")
         return {"visit_reason": reason}
 
 

@@ -194,3 +194,14 @@ def test_no_at_the_read_back_asks_what_to_change_instead_of_repeating_it():
 def test_a_name_the_model_mistakes_for_stop_is_still_a_name():
     slots, _ = validate("Bob Stone", "stop", requested="patient_name")
     assert slots == {"patient_name": "Bob Stone"}
+
+
+def test_a_weak_sign_in_the_note_is_kept_and_followed_up():
+    check = {"level": "check", "category": "night_pain", "matched": ["worse at night"]}
+    slots, _ = validate("it's worse at night", "red_flag_check", requested="visit_reason", red_flag_check=check)
+    assert slots == {"visit_reason": "it's worse at night"}
+    tracker = make_tracker([user_event("it's worse at night", "red_flag_check", 1.0, red_flag_check=check)],
+                           {"requested_slot": "visit_reason"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ValidateBookingForm().run(dispatcher, tracker, DOMAIN))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_red_flag_check_in_booking"]
