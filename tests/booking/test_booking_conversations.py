@@ -134,6 +134,16 @@ def test_a_red_flag_mid_form_escalates_and_ends_the_form(assistant):
     assert [row["level"] for row in records(assistant, "escalations", sender)] == ["emergency"]
 
 
+def test_a_weak_sign_in_the_note_is_followed_up_before_the_read_back(assistant):
+    sender = new_sender()
+    assert "What name" in text(assistant.send(sender, "book a sports massage for friday morning"))
+    assistant.send(sender, "Ana Lima")
+    assistant.send(sender, "ana@example.com")
+    replies = text(assistant.send(sender, "my back aches more at night"))
+    assert 'I\'ve added "at night" to the note' in replies and "numbness or tingling" in replies
+    assert "Reason: my back aches more at night" in replies and "Shall I send it" in replies
+
+
 def test_after_an_urgent_sign_a_referral_request_is_stored_instead(assistant):
     sender = new_sender()
     assistant.send(sender, URGENT_MESSAGE)
