@@ -19,11 +19,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import notify, store
 from actions.forms import (
+    STORE_ERRORS,
     answer_to,
     is_for_the_rules,
     latest_text,
     request_key,
     requested,
+    utter_store_failure,
     utter_with_payload,
     validate_contact,
     validate_name,
@@ -112,6 +114,15 @@ class ValidateBookingForm(FormValidationAction):
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in ("confirm_booking", "affirm"):
+            # Checked again: a time picked for later today may have passed at the read-back.
+            clinic = load_clinic()
+            day = dt.date.fromisoformat(tracker.get_slot("appointment_day"))
+            problem = when.problem_with_day(day, clinic, clinic.now()) or when.problem_with_time(
+                day, tracker.get_slot("appointment_time"), clinic, clinic.now()
+            )
+            if problem:
+                dispatcher.utter_message(text=f"{problem} Let's pick another day and time.")
+                return {"booking_confirmed": None, "appointment_day": None, "appointment_time": None}
             return {"booking_confirmed": True}
         field = self._field_to_change(tracker)
         if field:
@@ -165,8 +176,10 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(text=problem)
             return {"appointment_day": None}
         time = tracker.get_slot("appointment_time")
-        if time and when.problem_with_time(day, time, clinic, clinic.now()):
-            # The time given earlier doesn't fit this day: ask for it again.
+        problem = time and when.problem_with_time(day, time, clinic, clinic.now())
+        if problem:
+            # The time given earlier doesn't fit this day: say why, and ask for it again.
+            dispatcher.utter_message(text=problem)
             return {"appointment_day": day.isoformat(), "appointment_time": None}
         return {"appointment_day": day.isoformat()}
 
@@ -315,17 +328,22 @@ class ActionSubmitBooking(Action):
         if not tracker.get_slot("booking_confirmed") or key is None:
             return self._already_sent(dispatcher, tracker)
         clinic = load_clinic()
-        booking = store.create_booking(
-            request_key=key,
-            conversation_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "unknown",
-            treatment=tracker.get_slot("treatment"),
-            preferred_day=dt.date.fromisoformat(tracker.get_slot("appointment_day")),
-            preferred_time=tracker.get_slot("appointment_time"),
-            name=tracker.get_slot("patient_name"),
-            contact=tracker.get_slot("contact"),
-            reason=tracker.get_slot("visit_reason") or "",
-        )
+        try:
+            booking = store.create_booking(
+                request_key=key,
+                conversation_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "unknown",
+                treatment=tracker.get_slot("treatment"),
+                preferred_day=dt.date.fromisoformat(tracker.get_slot("appointment_day")),
+                preferred_time=tracker.get_slot("appointment_time"),
+                name=tracker.get_slot("patient_name"),
+                contact=tracker.get_slot("contact"),
+                reason=tracker.get_slot("visit_reason") or "",
+            )
+        except STORE_ERRORS:
+            logger.exception("Could not store the booking for %s", tracker.sender_id)
+            utter_store_failure(dispatcher, "booking request", "/confirm_booking")
+            return []  # the slots stay: confirming again retries with the same key
         described = when.describe(booking["preferred_day"], booking["preferred_time"])
         utter_with_payload(
             dispatcher,
@@ -412,8 +430,13 @@ class ActionCancelBooking(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
         clinic = load_clinic()
-        booking = store.cancel_booking(tracker.get_slot("cancel_reference"), tracker.get_slot("cancel_contact"))
         forget = [SlotSet("cancel_reference", None), SlotSet("cancel_contact", None)]
+        try:
+            booking = store.cancel_booking(tracker.get_slot("cancel_reference"), tracker.get_slot("cancel_contact"))
+        except STORE_ERRORS:
+            logger.exception("Could not cancel a booking for %s", tracker.sender_id)
+            utter_store_failure(dispatcher, "cancellation")
+            return forget
         if booking is None:
             # The same answer whether the reference or the contact was wrong: nobody can find
             # out which references exist by guessing.

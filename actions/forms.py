@@ -8,9 +8,13 @@ from typing import Any, Dict, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from booking import details
 from clinic import load_clinic
+
+# The clinic database being down or full; the person is told, nothing is half-stored.
+STORE_ERRORS = (SQLAlchemyError, OSError, RuntimeError)
 
 # Messages the form leaves to the rules: leaving the form and red flags. Questions about
 # the clinic or back pain are answered by a rule, and then the form asks again.
@@ -120,3 +124,12 @@ def utter_with_payload(
         dispatcher.utter_message(text=text, json_message={"data": payload})
     else:
         dispatcher.utter_message(text=text, json_message=payload)
+
+
+def utter_store_failure(dispatcher: CollectingDispatcher, what: Text, retry_payload: Optional[Text] = None) -> None:
+    clinic = load_clinic()
+    dispatcher.utter_message(
+        text=f"Sorry, I couldn't save your {what} just now, so nothing has reached the clinic yet. "
+        f"Please try again in a minute, or call {clinic.name} on {clinic.phone}.",
+        buttons=[{"title": "Try again", "payload": retry_payload}] if retry_payload else [],
+    )

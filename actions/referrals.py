@@ -3,15 +3,26 @@ the clinic for a doctor's or physiotherapist's referral instead (data/booking/ru
 The clinic gets the request with the escalation that led to it."""
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 
 from actions import notify, store
-from actions.forms import answer_to, request_key, utter_with_payload, validate_contact, validate_name
+from actions.forms import (
+    STORE_ERRORS,
+    answer_to,
+    request_key,
+    utter_store_failure,
+    utter_with_payload,
+    validate_contact,
+    validate_name,
+)
 from clinic import load_clinic
 
+logger = logging.getLogger(__name__)
 FORM = "referral_form"
 
 
@@ -50,16 +61,21 @@ class ActionSubmitReferral(Action):
     async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
         clinic = load_clinic()
         finding = _latest_red_flag(tracker) or {"level": "none", "category": "none", "text": ""}
-        referral = store.create_referral(
-            request_key=request_key(tracker, FORM) or f"{tracker.sender_id}:{FORM}",
-            conversation_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "unknown",
-            level=finding["level"],
-            category=finding["category"],
-            symptoms=finding["text"],
-            name=tracker.get_slot("patient_name"),
-            contact=tracker.get_slot("contact"),
-        )
+        try:
+            referral = store.create_referral(
+                request_key=request_key(tracker, FORM) or f"{tracker.sender_id}:{FORM}",
+                conversation_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "unknown",
+                level=finding["level"],
+                category=finding["category"],
+                symptoms=finding["text"],
+                name=tracker.get_slot("patient_name"),
+                contact=tracker.get_slot("contact"),
+            )
+        except STORE_ERRORS:
+            logger.exception("Could not store the referral for %s", tracker.sender_id)
+            utter_store_failure(dispatcher, "referral request", "/request_referral")
+            return []
         utter_with_payload(
             dispatcher,
             tracker,

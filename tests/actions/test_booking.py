@@ -205,3 +205,26 @@ def test_a_weak_sign_in_the_note_is_kept_and_followed_up():
     dispatcher = CollectingDispatcher()
     asyncio.run(ValidateBookingForm().run(dispatcher, tracker, DOMAIN))
     assert [m["response"] for m in dispatcher.messages] == ["utter_red_flag_check_in_booking"]
+
+
+def test_a_day_that_passed_while_at_the_read_back_is_asked_again():
+    yesterday = (load_clinic().now().date() - dt.timedelta(days=1)).isoformat()
+    slots, messages = validate("/confirm_booking", "confirm_booking", requested="booking_confirmed",
+                               slots={**FILLED, "appointment_day": yesterday})
+    assert slots == {"booking_confirmed": None, "appointment_day": None, "appointment_time": None}
+    assert "already passed" in messages[0]
+
+
+def test_a_database_that_is_down_gets_a_clear_answer_and_a_retry_button(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/clinic")  # nothing listens
+    settings.cache_clear()
+    store.engine.cache_clear()
+    try:
+        events, [message] = run(ActionSubmitBooking(), confirmed_tracker({**FILLED, "booking_confirmed": True}))
+    finally:
+        settings.cache_clear()
+        store.engine.cache_clear()
+    assert events == []  # the booking stays in the conversation for the retry
+    assert "couldn't save your booking request" in message["text"] and load_clinic().phone in message["text"]
+    assert message["buttons"] == [{"title": "Try again", "payload": "/confirm_booking"}]
+    assert "custom" not in message or not message["custom"]
