@@ -1,6 +1,8 @@
 """Measures the red-flag detector on a labelled set of phrasings.
 
-    python -m red_flags.evaluate tests/red_flags/phrasings.yml [--show-errors]
+    python -m red_flags.evaluate SET.yml [--show-errors]                 # the lexicon alone
+    python -m red_flags.evaluate SET.yml --model models/back-pain-assistant.tar.gz
+                                                       # the trained NLU: lexicon and classifier
 
 The set has `emergency:` and `urgent:` (by category), `weak_single_sign:` and `near_misses:`.
 """
@@ -80,17 +82,43 @@ def evaluate(labelled: Dict, detect: Detect) -> Report:
     return report
 
 
+def finding_from_parse(parse: Dict) -> Optional[Finding]:
+    """What the trained assistant's NLU found, from a /model/parse result."""
+    found = parse.get("red_flag") or parse.get("red_flag_check")
+    return Finding(found["level"], found["category"], tuple(found["matched"])) if found else None
+
+
+def trained_nlu(model_path: Path) -> Detect:
+    import asyncio
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model_path))
+    loop = asyncio.new_event_loop()
+    return lambda text: finding_from_parse(loop.run_until_complete(agent.parse_message(text)))
+
+
 def main(argv: List[str]) -> int:
-    import spacy
-
-    from red_flags.detector import RedFlagDetector
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("labelled_set", type=Path)
     parser.add_argument("--pipeline", default="build/spacy/en_back_pain")
+    parser.add_argument("--model", type=Path, help="a trained model archive: measure its NLU instead")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args(argv)
-    report = evaluate(load_set(args.labelled_set), RedFlagDetector(spacy.load(args.pipeline)))
+    if args.model:
+        detect = trained_nlu(args.model)
+    else:
+        import spacy
+
+        from red_flags.detector import RedFlagDetector
+
+        detect = RedFlagDetector(spacy.load(args.pipeline))
+    report = evaluate(load_set(args.labelled_set), detect)
     print(report.summary())
     if args.show_errors:
         print("\n".join(report.errors()))

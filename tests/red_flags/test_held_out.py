@@ -9,16 +9,11 @@ flags". Assertion messages never quote the set, so that a failure does not show 
 from pathlib import Path
 
 
-from red_flags.detector import Finding, detector_for
-from red_flags.evaluate import evaluate, load_set
+from red_flags.detector import detector_for
+from red_flags.evaluate import evaluate, finding_from_parse, load_set
 from tests.conftest import PROJECT_DIR
 
 HELD_OUT = Path(__file__).with_name("held_out.yml")
-
-
-def finding_from_parse(parse: dict):
-    found = parse.get("red_flag") or parse.get("red_flag_check")
-    return Finding(found["level"], found["category"], tuple(found["matched"])) if found else None
 
 
 def test_held_out_set_is_large_enough():
