@@ -116,11 +116,9 @@ def utter_with_payload(
     dispatcher: CollectingDispatcher, tracker: Tracker, text: Text, payload: Dict[Text, Any]
 ) -> None:
     """A reply with a machine-readable payload: `custom` on REST, the `bot_uttered` body on
-    socket.io (which sends a custom message's `data`), plain text on Telegram."""
-    channel = tracker.get_latest_input_channel()
-    if channel == "telegram":
-        dispatcher.utter_message(text=text)
-    elif channel == "socketio":
+    socket.io (which sends a custom message's `data`). Telegram shows the text; the payload
+    stays in the conversation's events for monitoring (Rasa's Telegram output skips it)."""
+    if tracker.get_latest_input_channel() == "socketio":
         dispatcher.utter_message(text=text, json_message={"data": payload})
     else:
         dispatcher.utter_message(text=text, json_message=payload)

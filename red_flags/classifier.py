@@ -3,9 +3,11 @@
 A logistic regression over character and word n-grams of the lemmatised message, trained
 when the assistant is trained on the development sets (evaluation/red_flags_dev*.yml: each
 category, weak signs, near misses) plus every other training phrasing of the assistant as
-"no red flag". It only speaks when the lexicon found nothing to escalate and the message has
-no hedging words (``RedFlagDetector.hedged``): denials, resolved or long-ago symptoms and
-idioms are the lexicon's to judge, and n-grams cannot read them.
+"no red flag". ``combine`` says when it is heard: only for a message with no hedging words
+(``RedFlagDetector.hedged``: denials, resolved or long-ago symptoms and idioms are the
+lexicon's to judge, and n-grams cannot read them), and only to escalate, never to calm: it
+escalates what the lexicon found nothing (or a weak sign) in, and raises the lexicon's URGENT
+to EMERGENCY ("fell from the second floor" is more than the injury the lexicon saw).
 
 The thresholds were chosen with leave-one-set-out cross-validation on the development sets
 (``python -m red_flags.classifier``), never on the test set in tests/red_flags/.
@@ -13,6 +15,7 @@ The thresholds were chosen with leave-one-set-out cross-validation on the develo
 from __future__ import annotations
 
 import glob
+import itertools
 import sys
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
@@ -23,19 +26,30 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from spacy.tokens import Doc
 
-from red_flags.detector import EMERGENCY, URGENT
+from red_flags.detector import EMERGENCY, URGENT, Finding
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SETS = "evaluation/red_flags_dev*.yml"
 NO_RED_FLAG = "none"
 # Probability mass on EMERGENCY categories for an emergency; on EMERGENCY and URGENT together
-# for an urgent escalation. Leave-one-set-out on the development sets (5 sets): with these, the
-# classifier alone catches about 88% of emergencies and 82% of urgent messages it never saw,
-# with 1.4% false alarms on near misses and weak signs.
+# for an urgent escalation. Leave-one-set-out on the development sets (7 sets): with these, the
+# classifier alone catches about 88% of emergencies and 82% of urgent messages of a set it never
+# saw, with 0.9% false alarms on near misses and weak signs; lower thresholds buy a point of
+# recall for one to three points of false alarms.
 EMERGENCY_THRESHOLD = 0.6
 URGENT_THRESHOLD = 0.9
+# When the lexicon already found an URGENT sign, the probability of EMERGENCY that raises it:
+# the same as for an emergency on its own (the development sets cannot tune it, since the
+# lexicon already gets their tiers right).
+RAISE_THRESHOLD = EMERGENCY_THRESHOLD
+# Below this share of its tier's probability, the likeliest category is not named: the reply
+# then explains the tier in general words instead of a possibly wrong category.
+CATEGORY_CONFIDENCE = 0.5
+UNSPECIFIED = "unspecified"
 
 Example = Tuple[str, str]  # (message, "emergency:<category>" | "urgent:<category>" | "none")
+# P(EMERGENCY), P(URGENT), the likeliest emergency and urgent category (or UNSPECIFIED)
+Probabilities = Tuple[float, float, str, str]
 
 
 def normalise(doc: Doc) -> str:
@@ -68,27 +82,48 @@ class RedFlagModel:
         pipeline.fit(list(texts), list(labels))
         return cls(pipeline)
 
-    def probabilities(self, texts: Sequence[str]) -> List[Tuple[float, float, str, str]]:
+    def probabilities(self, texts: Sequence[str]) -> List[Probabilities]:
         """Per text: P(emergency), P(urgent), the likeliest emergency and urgent category."""
         classes = list(self.pipeline.classes_)
         emergency = [i for i, c in enumerate(classes) if c.startswith(EMERGENCY + ":")]
         urgent = [i for i, c in enumerate(classes) if c.startswith(URGENT + ":")]
         rows = []
         for p in self.pipeline.predict_proba(list(texts)):
-            best_emergency = max(emergency, key=lambda i: p[i])
-            best_urgent = max(urgent, key=lambda i: p[i])
+            p_emergency = float(sum(p[i] for i in emergency))
+            p_urgent = float(sum(p[i] for i in urgent))
             rows.append((
-                float(sum(p[i] for i in emergency)),
-                float(sum(p[i] for i in urgent)),
-                classes[best_emergency].split(":", 1)[1],
-                classes[best_urgent].split(":", 1)[1],
+                p_emergency,
+                p_urgent,
+                _likeliest(classes, p, emergency, p_emergency),
+                _likeliest(classes, p, urgent, p_urgent),
             ))
         return rows
 
-    def assess(self, text: str) -> Optional[Tuple[str, str]]:
-        """(level, category) when the message reads as a red flag, else None."""
-        [(p_emergency, p_urgent, emergency_category, urgent_category)] = self.probabilities([text])
-        return decide(p_emergency, p_urgent, emergency_category, urgent_category)
+
+def _likeliest(classes: Sequence[str], p: Sequence[float], indices: Sequence[int], tier_probability: float) -> str:
+    best = max(indices, key=lambda i: p[i])
+    confident = tier_probability > 0 and p[best] / tier_probability >= CATEGORY_CONFIDENCE
+    return classes[best].split(":", 1)[1] if confident else UNSPECIFIED
+
+
+def combine(lexicon: Optional[Finding], hedged: bool, probabilities: Probabilities,
+            quote: Tuple[str, ...], thresholds: Optional[Tuple[float, float, float]] = None) -> Optional[Finding]:
+    """The assistant's verdict from the lexicon's finding and the classifier's probabilities.
+
+    The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
+    or from URGENT to EMERGENCY; and not at all when the message is hedged."""
+    emergency_threshold, urgent_threshold, raise_threshold = thresholds or (
+        EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD)
+    if hedged or (lexicon and lexicon.level == EMERGENCY):
+        return lexicon
+    p_emergency, p_urgent, emergency_category, urgent_category = probabilities
+    if lexicon and lexicon.level == URGENT:
+        if p_emergency >= raise_threshold:
+            return Finding(EMERGENCY, emergency_category, lexicon.matched)
+        return lexicon
+    verdict = decide(p_emergency, p_urgent, emergency_category, urgent_category,
+                     emergency_threshold, urgent_threshold)
+    return Finding(verdict[0], verdict[1], quote) if verdict else lexicon
 
 
 def decide(p_emergency: float, p_urgent: float, emergency_category: str, urgent_category: str,
@@ -101,8 +136,10 @@ def decide(p_emergency: float, p_urgent: float, emergency_category: str, urgent_
 
 
 def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
-    """Leave-one-set-out on the development sets: train on four sets (and the assistant's
-    other phrasings), measure on the fifth, for a grid of thresholds."""
+    """Leave-one-set-out on the development sets: train on the others (and the assistant's
+    other phrasings), then measure the lexicon and classifier together (``combine``) on the
+    set left out, for a grid of thresholds. The lexicon was written with every development
+    set in view, so its share of these figures is optimistic; the classifier's is not."""
     from red_flags.detector import RedFlagDetector
 
     detector = RedFlagDetector(nlp)
@@ -116,22 +153,26 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
         train = [row for path, rows in sets.items() if path != held_out for row in rows] + negatives
         model = RedFlagModel.train([normalise(docs[t]) for t, _ in train], [label for _, label in train])
         for (text, label), probabilities in zip(test, model.probabilities([normalise(docs[t]) for t, _ in test])):
-            scored.append((label, detector.hedged(docs[text]), probabilities))
-    print("classifier alone, on the set it did not see (hedged messages left to the lexicon)")
-    print("emergency  urgent  |  EMERGENCY recall  URGENT recall  false escalation")
-    for emergency_threshold in (0.4, 0.5, 0.6, 0.7, 0.8):
-        for urgent_threshold in (0.6, 0.7, 0.8, 0.9):
-            hits = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
-            totals = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
-            for label, hedged, probabilities in scored:
-                kind = label.split(":")[0]
-                totals[kind] += 1
-                verdict = None if hedged else decide(*probabilities, emergency_threshold, urgent_threshold)
-                level = verdict[0] if verdict else None
-                hits[kind] += (level == EMERGENCY) if kind == EMERGENCY else (level is not None)
-            print(f"  {emergency_threshold:.1f}      {urgent_threshold:.1f}   |  "
-                  f"{hits[EMERGENCY] / totals[EMERGENCY]:14.1%}  {hits[URGENT] / totals[URGENT]:12.1%}  "
-                  f"{hits[NO_RED_FLAG] / totals[NO_RED_FLAG]:15.1%}")
+            doc = docs[text]
+            scored.append((label, detector.assess(doc), detector.hedged(doc), probabilities))
+
+    def figures(thresholds, with_lexicon: bool) -> str:
+        hits = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
+        totals = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
+        for label, lexicon, hedged, probabilities in scored:
+            kind = label.split(":")[0]
+            totals[kind] += 1
+            found = combine(lexicon if with_lexicon else None, hedged, probabilities, ("",), thresholds)
+            level = found.level if found else None
+            hits[kind] += (level == EMERGENCY) if kind == EMERGENCY else (level in (EMERGENCY, URGENT))
+        return "  ".join(f"{hits[kind] / totals[kind]:6.1%}" for kind in (EMERGENCY, URGENT, NO_RED_FLAG))
+
+    print(f"{len(sets)} development sets, each measured by a classifier trained without it.")
+    print("EMERGENCY recall, URGENT recall, false escalation (near misses and weak signs):")
+    print("thresholds: emergency urgent raise | classifier alone       | with the lexicon")
+    for thresholds in itertools.product((0.4, 0.5, 0.6, 0.7), (0.7, 0.8, 0.9), (0.5, 0.6, 0.7)):
+        print("            {:.1f}       {:.1f}    {:.1f}   | ".format(*thresholds)
+              + figures(thresholds, False) + " | " + figures(thresholds, True))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Runs the red-flag detector inside Rasa's NLU pipeline (config.yml, after the classifiers).
 
-The lexicon (red_flags/detector.py) decides first; where it finds nothing to escalate, a
-classifier trained with the assistant (red_flags/classifier.py) may still recognise an
-EMERGENCY or URGENT message worded in a way the lexicon does not know.
+The lexicon (red_flags/detector.py) decides first; a classifier trained with the assistant
+(red_flags/classifier.py) may still escalate a message worded in a way the lexicon does not
+know, or raise the lexicon's URGENT to EMERGENCY (``combine``); it never calms one down.
 
 On a red flag it adds what it found to the parsed message (``red_flag``: level, category,
 matched words), an entity ``red_flag_level`` (so the ``red_flag_level`` slot remembers it for
@@ -26,8 +26,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from red_flags.classifier import DEVELOPMENT_SETS, NO_RED_FLAG, RedFlagModel, development_examples, normalise
-from red_flags.detector import CHECK, Finding, RedFlagDetector, detector_for
+from red_flags.classifier import DEVELOPMENT_SETS, NO_RED_FLAG, RedFlagModel, combine, development_examples, normalise
+from red_flags.detector import CHECK, EMERGENCY, Finding, RedFlagDetector, detector_for
 
 SPACY_DOC = "text_spacy_doc"
 RED_FLAG = "red_flag"
@@ -110,10 +110,9 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
                 continue
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
             finding = self._detector.assess(doc)
-            if (finding is None or finding.level == CHECK) and self._model and not self._detector.hedged(doc):
-                verdict = self._model.assess(normalise(doc))
-                if verdict:
-                    finding = Finding(verdict[0], verdict[1], (_quote(message.get(TEXT)),))
+            if self._model and not (finding and finding.level == EMERGENCY) and not self._detector.hedged(doc):
+                [probabilities] = self._model.probabilities([normalise(doc)])
+                finding = combine(finding, False, probabilities, (_quote(message.get(TEXT)),))
             if finding:
                 self._mark(message, finding)
         return messages

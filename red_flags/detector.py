@@ -170,12 +170,14 @@ RULES: Sequence[Rule] = (
         "fever_with_confusion",
         _any(_all("fever", "confusion"), _all("fever", "stiff_neck"), _all("fever", "very_unwell")),
     ),
-    (URGENT, "fever_or_infection_risk", _any(_with("fever", "pain", "back"), _with("infection_risk", "pain", "back"))),
+    # History (cancer, infection risk) counts with back *pain*: "a relaxing back massage" after
+    # cancer years ago is no red flag.
+    (URGENT, "fever_or_infection_risk", _any(_with("fever", "pain", "back"), _with("infection_risk", "pain"))),
     (
         URGENT,
         "cancer_history_or_weight_loss",
         _any(
-            _with("cancer", "pain", "back"),
+            _with("cancer", "pain"),
             lambda e: e.first("weight_loss") if e.has("weight_loss") and not e.has("deliberate") else [],
         ),
     ),
@@ -270,6 +272,8 @@ class RedFlagDetector:
                                      "hubby", "partner", "grandad", "grandma", "auntie", "aunt", "uncle"]}},
                  {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}}, {"LIKE_NUM": True}],
                 [{"LOWER": {"IN": ["(", "at", "aged", ","]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": [")", ",", "and", "now"]}}],
+                [{"LOWER": {"IN": ["mum", "mom", "dad", "nan", "gran", "grandma", "grandad", "father", "mother", "husband", "wife"]}},
+                 {"LIKE_NUM": True}],
                 [{"LOWER": "at"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["my", "i", "his", "her"]}}],
             ],
         )
@@ -357,7 +361,7 @@ class RedFlagDetector:
             if not (e < len(doc) and token_key(doc[e]) in self.pseudo_negations)
         ]
 
-        def denied(start: int, end: Optional[int] = None) -> bool:
+        def denied(start: int, end: Optional[int] = None, ignored: Set[int] = frozenset()) -> bool:
             """A denial shortly before, in the same clause, not cut off by "and".
 
             The "not" inside a symptom itself ("can't feel", "haven't peed") is no denial of it.
@@ -365,14 +369,22 @@ class RedFlagDetector:
             for s, e in negations:
                 if end is not None and s >= start and e <= end:
                     continue
+                if ignored.issuperset(range(s, e)):
+                    continue
                 if e <= start and start - e <= NEGATION_WINDOW and clause[s] == clause[start]:
                     if not any(doc[i].lower_ in SCOPE_BREAKS for i in range(e, start)):
                         return True
             return False
 
+        symptoms = [span for concept, spans in found.items() if not concept.startswith(("_", "not:")) for span in spans]
+
+        def other_symptoms(start: int, end: int) -> Set[int]:
+            return {i for s, e in symptoms if e <= start or s >= end for i in range(s, e)}
+
         def sentences_with(group: str) -> Set[int]:
-            # "not going away" does not say the symptom went away.
-            return {sentence[s] for s, _ in found.get(group, []) if not denied(s)}
+            # "not going away" does not say the symptom went away; but the "not" of another
+            # symptom ("can't feel my legs after leg day") does not deny the words after it.
+            return {sentence[s] for s, e in found.get(group, []) if not denied(s, ignored=other_symptoms(s, e))}
 
         long_ago_clauses = {clause[s] for s, _ in found.get("_long_ago", [])}
         long_ago_clauses |= {clause[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}

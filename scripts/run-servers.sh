@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the action server in the background and the Rasa server (or `rasa shell`) in the
 # foreground. Ctrl-C, or the Rasa server ending for any reason, stops both.
-# Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment.
+# Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment;
+# CREDENTIALS_FILE (default credentials.yml) says which channels to open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -32,7 +33,7 @@ Press Ctrl-C to stop both servers.
 INFO
 # In the background with `wait`, so a TERM or HUP to this script is handled at once.
 "$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" --enable-api "${auth[@]}" \
-  --cors "${CORS_ORIGINS:-*}" --credentials credentials.yml --endpoints endpoints.yml &
+  --cors "${CORS_ORIGINS:-*}" --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
 rasa_pid=$!
 trap 'kill "$rasa_pid" "$actions_pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 wait "$rasa_pid"

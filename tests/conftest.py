@@ -15,6 +15,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -155,6 +156,90 @@ class Webhook:
         self.server.shutdown()
 
 
+# --- Telegram's Bot API ----------------------------------------------------------------------
+
+
+class TelegramBotAPI:
+    """A Telegram Bot API server on loopback (what `api_url` in the Telegram credentials
+    points at): it answers the bot's calls as Telegram does and records what was sent to whom."""
+
+    TOKEN = "123456:clinic-test-token"
+    USERNAME = "clinic_test_bot"
+    SECRET = "test-secret-token"
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, Dict[str, str]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                fields = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                method = self.path.rsplit("/", 1)[-1]
+                api.calls.append((method, fields))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"ok": True, "result": api._result(method, fields)}).encode())
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _result(self, method: str, fields: Dict[str, str]) -> Any:
+        if method == "getMe":
+            return {"id": 123456, "is_bot": True, "first_name": "Clinic", "username": self.USERNAME}
+        if method == "sendMessage":
+            chat_id = int(fields["chat_id"])
+            return {"message_id": len(self.calls), "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"}, "text": fields.get("text", "")}
+        return True
+
+    def sent_to(self, chat_id: int) -> List[Dict[str, str]]:
+        return [fields for method, fields in self.calls if method == "sendMessage" and fields["chat_id"] == str(chat_id)]
+
+    def wait_for_message(self, chat_id: int, predicate: Callable[[Dict[str, str]], bool], timeout: float = 60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            matching = [fields for fields in self.sent_to(chat_id) if predicate(fields)]
+            if matching:
+                return matching[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no such message to chat {chat_id}: {self.sent_to(chat_id)}")
+
+    def credentials(self, rasa_port: int) -> str:
+        return (
+            "channels.telegram.SafetyFirstTelegramInput:\n"
+            f"  access_token: \"{self.TOKEN}\"\n"
+            f"  verify: {self.USERNAME}\n"
+            f"  webhook_url: http://127.0.0.1:{rasa_port}/webhooks/telegram/webhook\n"
+            f"  api_url: {self.url}\n"
+            f"  secret_token: {self.SECRET}\n"
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def telegram_update(chat_id: int, text: str) -> Dict[str, Any]:
+    """What Telegram posts to the webhook when a person writes to the bot."""
+    return {
+        "update_id": int(time.time() * 1000) % 2**31,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Pat"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"},
+            "text": text,
+        },
+    }
+
+
 # --- the running assistant ------------------------------------------------------------------
 
 
@@ -169,12 +254,18 @@ class Assistant:
 
     def __init__(self, workdir: Path, webhook: Webhook, database_url: str = "") -> None:
         self.database_url = database_url
+        self.telegram_api = TelegramBotAPI()
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.sqlite_file = workdir / "conversations.db"
         self.clinic_db_file = workdir / "clinic.db"
         self.webhook = webhook
         self.log_file = workdir / "servers.log"
+        # The project's channels, and Telegram talking to the Bot API server above.
+        self.credentials_file = workdir / "credentials.yml"
+        self.credentials_file.write_text(
+            (PROJECT_DIR / "credentials.yml").read_text() + "\n" + self.telegram_api.credentials(self.rasa_port)
+        )
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self._process: Optional[subprocess.Popen] = None
 
@@ -188,6 +279,7 @@ class Assistant:
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             STAFF_WEBHOOK_URL=self.webhook.url,
             DATABASE_URL=self.database_url,
+            CREDENTIALS_FILE=str(self.credentials_file),
         )
         self._log = self.log_file.open("w")
         self._process = subprocess.Popen(
@@ -224,6 +316,7 @@ class Assistant:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
         self._log.close()
+        self.telegram_api.close()
 
     def action_server_pid(self) -> int:
         """The action server started by scripts/run-servers.sh for this assistant."""
@@ -245,6 +338,19 @@ class Assistant:
             json={"sender": sender, "message": message},
             timeout=timeout,
         )
+        response.raise_for_status()
+        return response.json()
+
+    def send_telegram(self, chat_id: int, text: str, secret: Optional[str] = TelegramBotAPI.SECRET,
+                      update: Optional[Dict[str, Any]] = None) -> requests.Response:
+        """Posts a Telegram update to the webhook as Telegram does; the replies go to
+        ``self.telegram_api``."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        return requests.post(f"{self.url}/webhooks/telegram/webhook", headers=headers,
+                             json=update or telegram_update(chat_id, text), timeout=30)
+
+    def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        response = requests.get(f"{self.url}/conversations/{conversation_id}/tracker", timeout=30)
         response.raise_for_status()
         return response.json()
 

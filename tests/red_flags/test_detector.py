@@ -2,6 +2,7 @@
 import pytest
 
 from red_flags.categories import explain, explanations
+from red_flags.classifier import UNSPECIFIED
 from red_flags.detector import CHECK, EMERGENCY, RULES, URGENT, WEAK_SIGNS, detector_for
 from tests.conftest import PROJECT_DIR
 
@@ -110,6 +111,8 @@ def test_a_single_weak_sign_asks_a_follow_up_instead_of_an_alarm(detect, text, c
 def test_every_category_has_a_plain_words_explanation():
     categories = {(level, category) for level, category, _ in RULES}
     categories |= {(CHECK, category) for category, _ in WEAK_SIGNS}
+    # The classifier's tier without a clear category (red_flags/classifier.py).
+    categories |= {(EMERGENCY, UNSPECIFIED), (URGENT, UNSPECIFIED)}
     for level, category in categories:
         assert explain(level, category), (level, category)
     assert sum(len(items) for items in explanations().values()) == len(categories)
