@@ -192,7 +192,7 @@ RULES: Sequence[Rule] = (
     (
         URGENT,
         "one_leg_nerve",
-        _any(_near("nerve", "leg", 8), _with("foot_drop")),
+        _any(_near("nerve", "leg", 8), _with("foot_drop"), _near("weak", "leg", 6)),
     ),
     (
         URGENT,
@@ -398,6 +398,7 @@ class RedFlagDetector:
         long_ago |= {sentence[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}
 
         evidence = _Evidence(doc)
+        denied_spans: List[Tuple[int, int]] = []
         for concept, spans in found.items():
             if concept.startswith(("_", "not:")):
                 continue
@@ -406,6 +407,7 @@ class RedFlagDetector:
                 if blocked.intersection(range(start, end)) or excluded.intersection(range(start, end)):
                     continue
                 if concept not in NOT_DENIABLE and denied(start, end):
+                    denied_spans.append((start, end))
                     continue
                 if concept not in LASTING_HISTORY and sentence[start] in resolved:
                     continue
@@ -420,6 +422,12 @@ class RedFlagDetector:
                 if concept in EXERTION_SENSITIVE and sentence[start] in exertion:
                     continue
                 evidence.spans.setdefault(concept, []).append((start, end))
+        # The back itself cannot be denied, but "no back pain" denies the pain of the back.
+        denied_starts = {start for start, _ in denied_spans}
+        evidence.spans["back"] = [
+            (start, end) for start, end in evidence.spans.get("back", [])
+            if not (end in denied_starts and any(0 <= start - e <= 1 for _, e in negations))
+        ]
         self._drop_other_peoples_history(evidence, clause)
         fevers = [
             span for span in found.get("_fever_number", [])
