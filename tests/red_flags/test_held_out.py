@@ -1,10 +1,10 @@
 """The held-out red-flag set (tests/red_flags/held_out.yml), sent through the trained assistant.
 
 Never used to build the detector or train the classifier. Prints the figures the README
-reports. Asserts the set's size, that false escalations stay within 3%, and that the
-assistant (lexicon and classifier) does at least as well as the lexicon alone. The issue's
-recall targets (EMERGENCY 100%, URGENT >= 97%) are reported, not yet met: see README "Red
-flags". Assertion messages never quote the set, so that a failure does not show its phrasings.
+reports. Asserts the set's size and the issue's targets that are met: URGENT recall >= 97%,
+false escalations <= 3%. EMERGENCY recall (target 100%) is not yet met: see README "Red
+flags"; the test asserts that the classifier beside the lexicon never makes it worse.
+Assertion messages never quote the set, so that a failure does not show its phrasings.
 """
 from pathlib import Path
 
@@ -32,5 +32,5 @@ def test_held_out_set_through_the_trained_assistant(assistant):
     print("\nheld-out red-flag set through the trained assistant:\n" + report.summary())
     print("the lexicon alone:\n" + lexicon_alone.summary())
     assert report.false_escalation <= 0.03
+    assert report.urgent_recall >= 0.97
     assert report.emergency_recall >= lexicon_alone.emergency_recall
-    assert report.urgent_recall >= lexicon_alone.urgent_recall
