@@ -41,6 +41,12 @@ class ClinicTelegramOutput(TelegramOutput):
 
 
 class SafetyFirstTelegramInput(TelegramInput):
+    def __init__(self, access_token: Optional[Text], verify: Optional[Text], webhook_url: Optional[Text],
+                 api_url: Optional[Text] = None, secret_token: Optional[Text] = None) -> None:
+        super().__init__(access_token, verify, webhook_url)
+        self.api_url = api_url
+        self.secret_token = secret_token
+
     @classmethod
     def name(cls) -> Text:
         return "telegram"  # the URL and the channel name conversations are stored under
@@ -49,14 +55,13 @@ class SafetyFirstTelegramInput(TelegramInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        channel = cls(credentials.get("access_token"), credentials.get("verify"),
-                      credentials.get("webhook_url"), debug_mode=False)
-        channel.api_url = credentials.get("api_url")
-        channel.secret_token = credentials.get("secret_token")
-        return channel
-
-    api_url: Optional[Text] = None
-    secret_token: Optional[Text] = None
+        return cls(
+            credentials.get("access_token"),
+            credentials.get("verify"),
+            credentials.get("webhook_url"),
+            api_url=credentials.get("api_url"),
+            secret_token=credentials.get("secret_token"),
+        )
 
     def get_output_channel(self) -> TelegramOutput:
         return ClinicTelegramOutput(self.access_token, self.api_url)
