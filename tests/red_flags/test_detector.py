@@ -51,6 +51,8 @@ def test_emergencies_are_recognised_with_their_category(detect, text, category):
         ("the pain wakes me every night and resting doesn't help at all", "night_or_rest_pain"),
         ("I found a new lump on my back", "lump_or_deformity"),
         ("had back surgery three weeks ago and the pain is getting worse", "recent_spinal_surgery"),
+        ("my right leg has gone weak since my back started hurting", "one_leg_nerve"),  # weakness in one leg
+        ("my mum 81 slipped on the kitchen floor and now her back hurts", "fragility_fracture"),  # "mum 81"
     ],
 )
 def test_urgent_signs_are_recognised_with_their_category(detect, text, category):
@@ -87,6 +89,9 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "what is cauda equina syndrome?",  # a question, not a report
         "can massage help sciatica?",
         "lower back stiff after gardening all weekend",
+        "had a temperature last week but no back pain at all, can I book a facial?",  # "no back pain"
+        "can't feel my legs after leg day, they're just sore",  # the "not" of a symptom denies nothing else
+        "had breast cancer years ago, all clear, would love a relaxing back massage",  # no back *pain*
         "",
     ],
 )
