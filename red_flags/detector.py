@@ -235,7 +235,7 @@ NOT_DENIABLE = {"back", "leg", "saddle_area", "both_legs", "sex_context", "famil
 # (cancer, thin bones) always counts.
 PAST_EVENTS = {"major_trauma", "injury", "spinal_surgery", "minor_event", "foot_drop"}
 LASTING_HISTORY = {
-    "cancer", "fragile_bones", "weight_loss", "infection_risk", "spinal_surgery",
+    "cancer", "fragile_bones", "weight_loss", "deliberate", "infection_risk", "spinal_surgery",
     "family", "first_person", "third_person", "self_or_family", "back", "pain",
 }
 # Words after which a denial no longer applies ("nothing helps and both legs are numb").
@@ -272,7 +272,8 @@ class RedFlagDetector:
                                      "hubby", "partner", "grandad", "grandma", "auntie", "aunt", "uncle"]}},
                  {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}}, {"LIKE_NUM": True}],
                 [{"LOWER": {"IN": ["(", "at", "aged", ","]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": [")", ",", "and", "now"]}}],
-                [{"LOWER": {"IN": ["mum", "mom", "dad", "nan", "gran", "grandma", "grandad", "father", "mother", "husband", "wife"]}},
+                [{"LOWER": {"IN": ["mum", "mom", "dad", "nan", "gran", "grandma", "grandad", "father", "mother", "husband", "wife",
+                                     "aunt", "aunty", "auntie", "uncle"]}},
                  {"LIKE_NUM": True}],
                 [{"LOWER": "at"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["my", "i", "his", "her"]}}],
             ],
