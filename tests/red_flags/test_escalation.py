@@ -141,6 +141,19 @@ def test_an_escalation_mid_booking_reaches_the_person_while_the_action_server_ha
     assert payload(replies)["level"] == "emergency"
 
 
+def test_on_telegram_the_escalation_reaches_the_person_while_the_action_server_hangs(assistant_to_break):
+    chat = 424242
+    pid = assistant_to_break.action_server_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert assistant_to_break.send_telegram(chat, EMERGENCY_MESSAGE).status_code == 200
+        reply = assistant_to_break.telegram_api.wait_for_message(
+            chat, lambda m: load_clinic().emergency_number in m["text"], timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert "Please call" in reply["text"]
+
+
 def test_the_escalation_reaches_the_person_with_the_action_server_stopped(assistant_to_break):
     os.kill(assistant_to_break.action_server_pid(), signal.SIGKILL)
     replies = assistant_to_break.send(new_sender(), EMERGENCY_MESSAGE, timeout=60)
