@@ -4,8 +4,8 @@ A logistic regression over character and word n-grams of the lemmatised message,
 when the assistant is trained on the development sets (evaluation/red_flags_dev*.yml: each
 category, weak signs, near misses) plus every other training phrasing of the assistant as
 "no red flag". ``combine`` says when it is heard: only for a message with no hedging words
-(``RedFlagDetector.hedged``: denials, resolved or long-ago symptoms and idioms are the
-lexicon's to judge, and n-grams cannot read them), and only to escalate, never to calm: it
+(``Reading.hedged`` in red_flags/detector.py: denials, resolved or long-ago symptoms and
+idioms are the lexicon's to judge, and n-grams cannot read them), and only to escalate, never to calm: it
 escalates what the lexicon found nothing (or a weak sign) in, and raises the lexicon's URGENT
 to EMERGENCY ("fell from the second floor" is more than the injury the lexicon saw).
 
@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from spacy.tokens import Doc
 
-from red_flags.detector import EMERGENCY, URGENT, Finding
+from red_flags.detector import EMERGENCY, URGENT, Finding, Reading
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SETS = "evaluation/red_flags_dev*.yml"
@@ -106,15 +106,16 @@ def _likeliest(classes: Sequence[str], p: Sequence[float], indices: Sequence[int
     return classes[best].split(":", 1)[1] if confident else UNSPECIFIED
 
 
-def combine(lexicon: Optional[Finding], hedged: bool, probabilities: Probabilities,
-            quote: Tuple[str, ...], thresholds: Optional[Tuple[float, float, float]] = None) -> Optional[Finding]:
-    """The assistant's verdict from the lexicon's finding and the classifier's probabilities.
+def combine(reading: Reading, probabilities: Probabilities, quote: Tuple[str, ...],
+            thresholds: Optional[Tuple[float, float, float]] = None) -> Optional[Finding]:
+    """The assistant's verdict from the lexicon's reading and the classifier's probabilities.
 
     The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
     or from URGENT to EMERGENCY; and not at all when the message is hedged."""
     emergency_threshold, urgent_threshold, raise_threshold = thresholds or (
         EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD)
-    if hedged or (lexicon and lexicon.level == EMERGENCY):
+    lexicon = reading.finding
+    if reading.hedged or (lexicon and lexicon.level == EMERGENCY):
         return lexicon
     p_emergency, p_urgent, emergency_category, urgent_category = probabilities
     if lexicon and lexicon.level == URGENT:
@@ -153,16 +154,16 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
         train = [row for path, rows in sets.items() if path != held_out for row in rows] + negatives
         model = RedFlagModel.train([normalise(docs[t]) for t, _ in train], [label for _, label in train])
         for (text, label), probabilities in zip(test, model.probabilities([normalise(docs[t]) for t, _ in test])):
-            doc = docs[text]
-            scored.append((label, detector.assess(doc), detector.hedged(doc), probabilities))
+            scored.append((label, detector.read(docs[text]), probabilities))
 
     def figures(thresholds, with_lexicon: bool) -> str:
         hits = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
         totals = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
-        for label, lexicon, hedged, probabilities in scored:
+        for label, reading, probabilities in scored:
             kind = label.split(":")[0]
             totals[kind] += 1
-            found = combine(lexicon if with_lexicon else None, hedged, probabilities, ("",), thresholds)
+            seen = reading if with_lexicon else Reading(None, reading.hedged)
+            found = combine(seen, probabilities, ("",), thresholds)
             level = found.level if found else None
             hits[kind] += (level == EMERGENCY) if kind == EMERGENCY else (level in (EMERGENCY, URGENT))
         return "  ".join(f"{hits[kind] / totals[kind]:6.1%}" for kind in (EMERGENCY, URGENT, NO_RED_FLAG))

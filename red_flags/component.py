@@ -109,10 +109,11 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             if not message.get(TEXT):
                 continue
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
-            finding = self._detector.assess(doc)
-            if self._model and not (finding and finding.level == EMERGENCY) and not self._detector.hedged(doc):
+            reading = self._detector.read(doc)
+            finding = reading.finding
+            if self._model and not (finding and finding.level == EMERGENCY) and not reading.hedged:
                 [probabilities] = self._model.probabilities([normalise(doc)])
-                finding = combine(finding, False, probabilities, (_quote(message.get(TEXT)),))
+                finding = combine(reading, probabilities, (_quote(message.get(TEXT)),))
             if finding:
                 self._mark(message, finding)
         return messages

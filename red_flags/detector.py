@@ -34,10 +34,14 @@ NEGATION_WINDOW = 6  # words between a denial and the symptom it denies
 NEAR = 10  # words within which two concepts count as one complaint
 OLD_AGE = 65
 CONTRACTION_LEMMAS = {"ca": "can", "wo": "will", "sha": "shall", "ai": "be"}
+# Words spaCy's lemmatiser gets wrong in a way that matters here: "number" is not "more numb".
+OWN_LEMMA = {"number"}
 
 
 def token_key(token: Token) -> str:
     """The form patterns compare: the lemma, with contractions spelt out ("ca" -> "can")."""
+    if token.lower_ in OWN_LEMMA:
+        return token.lower_
     lemma = token.lemma_.lower() or token.lower_
     return CONTRACTION_LEMMAS.get(lemma, lemma)
 
@@ -55,6 +59,17 @@ class Finding:
 
     def as_dict(self) -> Dict[str, object]:
         return {"level": self.level, "category": self.category, "matched": list(self.matched)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The lexicon's finding, and whether the message is hedged: has words that change what a
+    symptom means (a denial of a symptom, "it passed", "years ago", an idiom, "what if",
+    exertion) or is a general question. Only the lexicon judges hedged messages
+    (red_flags/classifier.py)."""
+
+    finding: Optional[Finding]
+    hedged: bool
 
 
 @dataclass
@@ -124,6 +139,16 @@ def _all(*concepts: str):
     return lambda e: e.first(*concepts) if all(e.has(c) for c in concepts) else []
 
 
+def _two_different(concept: str):
+    """Two different words of one concept ("left arm and jaw"), not one word said twice."""
+    def check(e: _Evidence) -> List[Tuple[int, int]]:
+        first_of_each: Dict[str, Tuple[int, int]] = {}
+        for start, end in e.spans.get(concept, []):
+            first_of_each.setdefault(" ".join(token_key(t) for t in e.doc[start:end]), (start, end))
+        return list(first_of_each.values())[:2] if len(first_of_each) >= 2 else []
+    return check
+
+
 def _old(e: _Evidence) -> bool:
     return bool(e.old_age) or e.has("old_age")
 
@@ -161,7 +186,7 @@ RULES: Sequence[Rule] = (
             _with("chest_or_vascular", "pain", "back"),
             _all("arm_or_jaw", "sweating"),
             _all("arm_or_jaw", "chest_or_vascular"),
-            lambda e: e.spans["arm_or_jaw"][:2] if len(e.spans.get("arm_or_jaw", [])) >= 2 else [],
+            _two_different("arm_or_jaw"),
             _all("arm_or_jaw", "back", "pain"),
         ),
     ),
@@ -228,8 +253,11 @@ WEAK_SIGNS: Sequence[Tuple[str, Callable[[_Evidence], List[Tuple[int, int]]]]] =
     ("pain_on_coughing", _with("cough_or_sneeze", "pain", "back")),
 )
 
-# Body parts and people cannot be denied ("doesn't do much for my back" still means the back).
-NOT_DENIABLE = {"back", "leg", "saddle_area", "both_legs", "sex_context", "family", "first_person", "third_person", "self_or_family"}
+# Body parts, people and resting cannot be denied ("doesn't do much for my back" still means
+# the back; "doesn't ease with rest" denies the relief, not the rest).
+NOT_DENIABLE = {
+    "back", "leg", "saddle_area", "both_legs", "sex_context", "rest_word", "family", "first_person", "third_person", "self_or_family",
+}
 # Events long ago ("fell off a horse as a child", "in 2015") do not count in their sentence;
 # other signs only in the clause that says so; history that matters whenever it happened
 # (cancer, thin bones) always counts.
@@ -315,10 +343,17 @@ class RedFlagDetector:
     def __call__(self, text: str) -> Optional[Finding]:
         # Lower case, as Rasa's SpacyNLP (case_sensitive: false) hands the text over, and so
         # the lemma tables find "Leaking" as "leaking".
-        return self.assess(self.nlp(text.lower()))
+        return self.read(self.nlp(text.lower())).finding
 
-    def assess(self, doc: Doc) -> Optional[Finding]:
-        evidence = self._evidence(doc)
+    def read(self, doc: Doc) -> Reading:
+        """The lexicon's finding and whether the message is hedged, from one pass of the matcher."""
+        found: Dict[str, List[Tuple[int, int]]] = {}
+        for match_id, start, end in self.matcher(doc):
+            found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        return Reading(self._finding(doc, found), self._hedged(doc, found))
+
+    def _finding(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> Optional[Finding]:
+        evidence = self._evidence(doc, found)
         if evidence is None:
             return None
         for level, category, rule in RULES:
@@ -331,30 +366,23 @@ class RedFlagDetector:
                 return Finding(CHECK, category, evidence.text(spans))
         return None
 
-    def hedged(self, doc: Doc) -> bool:
-        """Whether the message has words that change what a symptom means: a denial of a
-        symptom, "it passed", "years ago", an idiom, "what if", exertion, or it is a general
-        question. Only the lexicon's rules judge such messages (red_flags/classifier.py)."""
-        matches = [(self.nlp.vocab.strings[match_id], start, end) for match_id, start, end in self.matcher(doc)]
-        concept_starts = [start for group, start, _ in matches if not group.startswith(("_", "not:"))]
-        concept_tokens = {i for group, s, e in matches if not group.startswith(("_", "not:")) for i in range(s, e)}
-        for group, start, end in matches:
-            if group not in HEDGE_GROUPS:
-                continue
-            if group == "_negations":
-                # "can't pee" is a symptom, "won't work" may be one: a denial counts only
-                # when a symptom the lexicon knows follows it.
-                inside_symptom = all(i in concept_tokens for i in range(start, end))
-                denies = any(0 <= s - end <= NEGATION_WINDOW for s in concept_starts)
-                if inside_symptom or not denies:
-                    continue
-            return True
+    def _hedged(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> bool:
+        symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
+        symptom_starts = [start for start, _ in symptoms]
+        symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
+        for group in HEDGE_GROUPS:
+            for start, end in found.get(group, []):
+                if group == "_negations":
+                    # "can't pee" is a symptom, "won't work" may be one: a denial counts only
+                    # when a symptom the lexicon knows follows it.
+                    inside_symptom = all(i in symptom_tokens for i in range(start, end))
+                    denies = any(0 <= s - end <= NEGATION_WINDOW for s in symptom_starts)
+                    if inside_symptom or not denies:
+                        continue
+                return True
         return self._general_question(doc, _Evidence(doc))
 
-    def _evidence(self, doc: Doc) -> Optional[_Evidence]:
-        found: Dict[str, List[Tuple[int, int]]] = {}
-        for match_id, start, end in self.matcher(doc):
-            found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> Optional[_Evidence]:
         clause, sentence = self._segments(doc)
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         negations = [
@@ -439,6 +467,7 @@ class RedFlagDetector:
         evidence.old_age = [
             (s, e) for s, e in found.get("_age", [])
             if any(t.like_num and _number(t.text) >= OLD_AGE for t in doc[s:e]) and not denied(s)
+            and not blocked.intersection(range(s, e))
         ]
         if found.get("_hypothetical") or self._general_question(doc, evidence):
             return None

@@ -10,7 +10,7 @@ from red_flags.classifier import (
     development_examples,
     normalise,
 )
-from red_flags.detector import EMERGENCY, URGENT, Finding, detector_for
+from red_flags.detector import EMERGENCY, URGENT, Finding, Reading, detector_for
 from tests.red_flags.test_detector import SPACY_PIPELINE
 
 
@@ -32,7 +32,7 @@ def detector():
     ],
 )
 def test_messages_with_denials_idioms_or_general_questions_are_left_to_the_lexicon(detector, text, hedged):
-    assert detector.hedged(detector.nlp(text.lower())) is hedged
+    assert detector.read(detector.nlp(text.lower())).hedged is hedged
 
 
 def test_on_a_development_set_it_never_saw_it_catches_emergencies_with_few_false_alarms(detector):
@@ -45,8 +45,9 @@ def test_on_a_development_set_it_never_saw_it_catches_emergencies_with_few_false
     docs = [nlp(text.lower()) for text, _ in unseen]
     alone, together = [], []
     for (text, label), doc, probabilities in zip(unseen, docs, model.probabilities([normalise(d) for d in docs])):
-        alone.append((label, combine(None, detector.hedged(doc), probabilities, (text,))))
-        together.append((label, combine(detector.assess(doc), detector.hedged(doc), probabilities, (text,))))
+        reading = detector.read(doc)
+        alone.append((label, combine(Reading(None, reading.hedged), probabilities, (text,))))
+        together.append((label, combine(reading, probabilities, (text,))))
 
     def rates(verdicts):
         emergencies = [found for label, found in verdicts if label.startswith(EMERGENCY)]
@@ -68,22 +69,23 @@ def test_decision_thresholds():
 
 
 LEXICON_URGENT = Finding(URGENT, "injury_onset", ("fell",))
+FOUND_URGENT = Reading(LEXICON_URGENT, hedged=False)
 QUOTE = ("the message",)
 
 
 def test_the_classifier_raises_an_urgent_finding_it_reads_as_an_emergency():
-    raised = combine(LEXICON_URGENT, False, (0.8, 0.15, "major_trauma", "injury_onset"), QUOTE)
+    raised = combine(FOUND_URGENT, (0.8, 0.15, "major_trauma", "injury_onset"), QUOTE)
     assert raised == Finding(EMERGENCY, "major_trauma", ("fell",))
-    assert combine(LEXICON_URGENT, False, (0.3, 0.6, "major_trauma", "injury_onset"), QUOTE) == LEXICON_URGENT
+    assert combine(FOUND_URGENT, (0.3, 0.6, "major_trauma", "injury_onset"), QUOTE) == LEXICON_URGENT
 
 
 def test_the_classifier_never_calms_a_finding_down():
     emergency = Finding(EMERGENCY, "bladder_bowel", ("can't pee",))
-    assert combine(emergency, False, (0.0, 0.0, UNSPECIFIED, UNSPECIFIED), QUOTE) == emergency
-    assert combine(LEXICON_URGENT, False, (0.0, 0.0, UNSPECIFIED, UNSPECIFIED), QUOTE) == LEXICON_URGENT
+    assert combine(Reading(emergency, False), (0.0, 0.0, UNSPECIFIED, UNSPECIFIED), QUOTE) == emergency
+    assert combine(FOUND_URGENT, (0.0, 0.0, UNSPECIFIED, UNSPECIFIED), QUOTE) == LEXICON_URGENT
 
 
 def test_a_hedged_message_is_left_to_the_lexicon():
-    assert combine(None, True, (0.99, 0.0, "major_trauma", "injury_onset"), QUOTE) is None
-    assert combine(None, False, (0.99, 0.0, "major_trauma", "injury_onset"), QUOTE) == Finding(
+    assert combine(Reading(None, True), (0.99, 0.0, "major_trauma", "injury_onset"), QUOTE) is None
+    assert combine(Reading(None, False), (0.99, 0.0, "major_trauma", "injury_onset"), QUOTE) == Finding(
         EMERGENCY, "major_trauma", QUOTE)

@@ -53,6 +53,8 @@ def test_emergencies_are_recognised_with_their_category(detect, text, category):
         ("had back surgery three weeks ago and the pain is getting worse", "recent_spinal_surgery"),
         ("my right leg has gone weak since my back started hurting", "one_leg_nerve"),  # weakness in one leg
         ("my mum 81 slipped on the kitchen floor and now her back hurts", "fragility_fracture"),  # "mum 81"
+        # "doesn't" denies the relief, not the resting
+        ("pain keeps me up every night and doesn't improve with rest", "night_or_rest_pain"),
     ],
 )
 def test_urgent_signs_are_recognised_with_their_category(detect, text, category):
@@ -64,6 +66,7 @@ def test_urgent_signs_are_recognised_with_their_category(detect, text, category)
     "text",
     [
         "cant feel anythin wen i wipe n my bak is killin me",  # text-speak and misspellings
+        "my wee stream stops and starts since my back went",  # "it stops" is no "it stopped"
         "numbnes in my privates and my back hurts",
         "my blader wont empty and my back is sore",
     ],
@@ -92,6 +95,9 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "had a temperature last week but no back pain at all, can I book a facial?",  # "no back pain"
         "can't feel my legs after leg day, they're just sore",  # the "not" of a symptom denies nothing else
         "had breast cancer years ago, all clear, would love a relaxing back massage",  # no back *pain*
+        "my jaw clicks when I chew, do you do jaw massage?",  # one word twice is not "arm and jaw"
+        "my back feels like a 90 year old's after gardening, i'm 35",  # an age in a simile
+        "what number do I ring to book? my legs and back are tired",  # spaCy reads "number" as "more numb"
         "",
     ],
 )
