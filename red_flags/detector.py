@@ -65,7 +65,7 @@ class Finding:
 class Reading:
     """The lexicon's finding, and whether the message is hedged: has words that change what a
     symptom means (a denial of a symptom, "it passed", "years ago", an idiom, "what if",
-    exertion) or is a general question. Only the lexicon judges hedged messages
+    exertion, weight lost on purpose) or is a general question. Only the lexicon judges hedged messages
     (red_flags/classifier.py)."""
 
     finding: Optional[Finding]
@@ -273,7 +273,7 @@ EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", 
 # History that may belong to somebody else ("my dad had cancer years ago").
 HISTORY = {"cancer", "weight_loss", "spinal_surgery"}
 HEDGE_GROUPS = {
-    "_negations", "_idioms", "_resolved", "_long_ago", "_hypothetical", "_exertion", "_denied_after", "_when_young",
+    "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_denied_after", "_when_young",
 }
 QUESTION_OPENERS = {"what", "is", "are", "can", "could", "does", "do", "should", "how", "why", "which", "when", "will", "would"}
 
@@ -287,7 +287,7 @@ class RedFlagDetector:
             self.matcher.add(concept, self._patterns(phrases))
         for concept, phrases in (lexicon.get("exclusions") or {}).items():
             self.matcher.add(f"not:{concept}", self._patterns(phrases))
-        for group in ("idioms", "negations", "resolved", "long_ago", "exertion", "hypothetical", "denied_after"):
+        for group in ("idioms", "negations", "resolved", "long_ago", "exertion", "hypothetical", "reports", "denied_after"):
             self.matcher.add(f"_{group}", self._patterns(lexicon[group]))
         self.pseudo_negations = {self._keys(word)[0][0] for word in lexicon["pseudo_negations"]}
         self.matcher.add(
@@ -301,7 +301,7 @@ class RedFlagDetector:
                  {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}}, {"LIKE_NUM": True}],
                 [{"LOWER": {"IN": ["(", "at", "aged", ","]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": [")", ",", "and", "now"]}}],
                 [{"LOWER": {"IN": ["mum", "mom", "dad", "nan", "gran", "grandma", "grandad", "father", "mother", "husband", "wife",
-                                     "aunt", "aunty", "auntie", "uncle"]}},
+                                     "aunt", "aunty", "auntie", "uncle", "lady", "man", "gentleman", "woman", "female", "male"]}},
                  {"LIKE_NUM": True}],
                 [{"LOWER": "at"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["my", "i", "his", "her"]}}],
             ],
@@ -312,6 +312,7 @@ class RedFlagDetector:
             [
                 [{"LOWER": {"IN": ["temp", "temperature", "thermometer", "fever"]}}, {"OP": "?"}, {"OP": "?"}, {"LIKE_NUM": True}],
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["degrees", "°", "°c", "°f", "celsius", "fahrenheit", "point"]}}],
+                [{"TEXT": {"REGEX": r"^(3[89]|4[0-2])[.,][0-9]$"}}],  # "39.8" on its own is a temperature
             ],
         )
 
@@ -370,6 +371,8 @@ class RedFlagDetector:
         symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
         symptom_starts = [start for start, _ in symptoms]
         symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
+        if self._hypothetical(found) or (found.get("weight_loss") and found.get("deliberate")):
+            return True
         for group in HEDGE_GROUPS:
             for start, end in found.get(group, []):
                 if group == "_negations":
@@ -469,9 +472,14 @@ class RedFlagDetector:
             if any(t.like_num and _number(t.text) >= OLD_AGE for t in doc[s:e]) and not denied(s)
             and not blocked.intersection(range(s, e))
         ]
-        if found.get("_hypothetical") or self._general_question(doc, evidence):
+        if self._hypothetical(found) or self._general_question(doc, evidence):
             return None
         return evidence
+
+    @staticmethod
+    def _hypothetical(found: Dict[str, List[Tuple[int, int]]]) -> bool:
+        """ "what if", "I read about": unless the writer says it is theirs ("I think I have it")."""
+        return bool(found.get("_hypothetical")) and not found.get("_reports")
 
     @staticmethod
     def _segments(doc: Doc) -> Tuple[List[int], List[int]]:

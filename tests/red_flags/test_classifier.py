@@ -27,6 +27,7 @@ def detector():
         ("I fell in love with deep tissue", True),
         ("my foot fell asleep but its fine now", True),
         ("what is cauda equina?", True),
+        ("can weight loss help back pain? I'm trying to lose 5 kg", True),  # weight lost on purpose
         ("my back is killing me and I cant pee", False),  # the "not" is part of the symptom
         ("back is wrecked and my todger wont work since tuesday", False),
     ],

@@ -67,6 +67,8 @@ def test_urgent_signs_are_recognised_with_their_category(detect, text, category)
     [
         "cant feel anythin wen i wipe n my bak is killin me",  # text-speak and misspellings
         "my wee stream stops and starts since my back went",  # "it stops" is no "it stopped"
+        "back pain, 39.8 and so confused i put the kettle in the fridge",  # a temperature without "temp"
+        "I read about saddle anaesthesia and I think I have it, numb bum and back agony",  # reading, then reporting
         "numbnes in my privates and my back hurts",
         "my blader wont empty and my back is sore",
     ],
