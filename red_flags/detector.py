@@ -173,6 +173,7 @@ RULES: Sequence[Rule] = (
             _near("numb", "both_legs"),
             _near("nerve", "both_legs"),
             _near("weak", "both_legs"),
+            _near("foot_drop", "both_legs"),
             _with("cant_walk"),
             lambda e: e.first("weak", "worsening") if e.near("weak", "leg") and e.has("worsening") else [],
             _all("foot_drop", "worsening"),
@@ -268,12 +269,16 @@ LASTING_HISTORY = {
 }
 # Words after which a denial no longer applies ("nothing helps and both legs are numb").
 SCOPE_BREAKS = {"and", "so", "then", "now", "but"}
-# Leg sensations an activity explains ("jelly legs after leg day").
-EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "saddle_area", "arm_or_jaw"}
+# Leg sensations an activity explains ("jelly legs after leg day"); numbness "down there" is
+# explained only by pressure on the seat ("numb bum after a long bike ride"), not by squats.
+EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "arm_or_jaw"}
+SEAT_SENSITIVE = {"saddle_area"}
+# "chest pain? no.": a symptom asked about and answered.
+ANSWERS_NO = {"no", "nope", "nah", "none", "never", "negative"}
 # History that may belong to somebody else ("my dad had cancer years ago").
 HISTORY = {"cancer", "weight_loss", "spinal_surgery"}
 HEDGE_GROUPS = {
-    "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_denied_after", "_when_young",
+    "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after", "_when_young",
 }
 QUESTION_OPENERS = {"what", "is", "are", "can", "could", "does", "do", "should", "how", "why", "which", "when", "will", "would"}
 
@@ -287,7 +292,9 @@ class RedFlagDetector:
             self.matcher.add(concept, self._patterns(phrases))
         for concept, phrases in (lexicon.get("exclusions") or {}).items():
             self.matcher.add(f"not:{concept}", self._patterns(phrases))
-        for group in ("idioms", "negations", "resolved", "long_ago", "exertion", "hypothetical", "reports", "denied_after"):
+        for group in (
+            "idioms", "negations", "resolved", "long_ago", "exertion", "seat_pressure", "hypothetical", "reports", "denied_after",
+        ):
             self.matcher.add(f"_{group}", self._patterns(lexicon[group]))
         self.pseudo_negations = {self._keys(word)[0][0] for word in lexicon["pseudo_negations"]}
         self.matcher.add(
@@ -421,9 +428,13 @@ class RedFlagDetector:
         long_ago_clauses = {clause[s] for s, _ in found.get("_long_ago", [])}
         long_ago_clauses |= {clause[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}
 
-        resolved, long_ago, exertion, denied_after = (
-            sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_denied_after")
+        resolved, long_ago, exertion, seat_pressure, denied_after = (
+            sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after")
         )
+        saddle_sentences = {sentence[s] for s, _ in found.get("saddle_area", [])}
+
+        def answered_no(end: int) -> bool:
+            return end + 1 < len(doc) and doc[end].text == "?" and doc[end + 1].lower_ in ANSWERS_NO
         long_ago |= sentences_with("_when_young") & {
             sentence[s] for s, e in found.get("_when_young", []) if _number(doc[e - 1].text) < 40
         }
@@ -436,9 +447,11 @@ class RedFlagDetector:
                 continue
             excluded = {i for s, e in found.get(f"not:{concept}", []) for i in range(s, e)}
             for start, end in _longest(spans):
-                if blocked.intersection(range(start, end)) or excluded.intersection(range(start, end)):
+                # A phrase of the lexicon that holds a whole idiom ("like when your foot falls
+                # asleep") is more specific than the idiom; words inside an idiom never count.
+                if blocked.issuperset(range(start, end)) or excluded.intersection(range(start, end)):
                     continue
-                if concept not in NOT_DENIABLE and denied(start, end):
+                if concept not in NOT_DENIABLE and (denied(start, end) or answered_no(end)):
                     denied_spans.append((start, end))
                     continue
                 if concept not in LASTING_HISTORY and sentence[start] in resolved:
@@ -451,7 +464,11 @@ class RedFlagDetector:
                     continue
                 if concept not in LASTING_HISTORY and clause[start] in long_ago_clauses:
                     continue
-                if concept in EXERTION_SENSITIVE and sentence[start] in exertion:
+                if concept in EXERTION_SENSITIVE and sentence[start] in exertion and not (
+                    concept == "numb" and sentence[start] in saddle_sentences
+                ):
+                    continue
+                if concept in SEAT_SENSITIVE and sentence[start] in seat_pressure:
                     continue
                 evidence.spans.setdefault(concept, []).append((start, end))
         # The back itself cannot be denied, but "no back pain" denies the pain of the back.

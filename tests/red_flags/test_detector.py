@@ -30,6 +30,10 @@ def detect():
         ("back pain and a crushing pain in my chest", "chest_or_vascular"),
         ("sudden tearing pain in my back", "chest_or_vascular"),
         ("I had breast cancer and now my legs feel weak", "cancer_with_neuro"),
+        # squats do not explain numbness "down there", as a long bike ride would
+        ("back agony and my genitals feel numb, started after heavy squats", "saddle_numbness"),
+        ("my crotch feels like when your foot falls asleep and my back is agony", "saddle_numbness"),  # holds an idiom
+        ("I cannot lift my feet properly, both legs, and my back aches", "both_legs_or_worsening_weakness"),
         ("high fever, stiff neck and my back is throbbing", "fever_with_confusion"),
     ],
 )
@@ -98,6 +102,8 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "can't feel my legs after leg day, they're just sore",  # the "not" of a symptom denies nothing else
         "had breast cancer years ago, all clear, would love a relaxing back massage",  # no back *pain*
         "my jaw clicks when I chew, do you do jaw massage?",  # one word twice is not "arm and jaw"
+        "chest pain? no. numbness? no. back just tight",  # asked and answered
+        "numb bum after a long drive, lower back stiff",  # pressure on the seat explains it
         "my back feels like a 90 year old's after gardening, i'm 35",  # an age in a simile
         "what number do I ring to book? my legs and back are tired",  # spaCy reads "number" as "more numb"
         "",
