@@ -64,8 +64,8 @@ class Finding:
 @dataclass(frozen=True)
 class Reading:
     """The lexicon's finding, and whether the message is hedged: has words that change what a
-    symptom means (a denial of a symptom, "it passed", "years ago", an idiom, "what if",
-    exertion, weight lost on purpose) or is a general question. Only the lexicon judges hedged messages
+    symptom means (a denial of a symptom, "it passed", "years ago", an idiom, "what if" unless
+    the writer says it is theirs, exertion, weight lost on purpose) or is a general question. Only the lexicon judges hedged messages
     (red_flags/classifier.py)."""
 
     finding: Optional[Finding]
@@ -86,10 +86,7 @@ class _Evidence:
     def near(self, first: str, second: str, window: int = NEAR) -> List[Tuple[int, int]]:
         """Spans of both concepts where one lies within ``window`` words of the other."""
         for a, b in itertools.product(self.spans.get(first, []), self.spans.get(second, [])):
-            if a == b:
-                continue
-            gap = max(a[0], b[0]) - min(a[1], b[1])
-            if gap <= window:
+            if a != b and _gap(a, b) <= window:
                 return [a, b]
         return []
 
@@ -139,14 +136,14 @@ def _all(*concepts: str):
     return lambda e: e.first(*concepts) if all(e.has(c) for c in concepts) else []
 
 
-def _two_different(concept: str):
-    """Two different words of one concept ("left arm and jaw"), not one word said twice."""
-    def check(e: _Evidence) -> List[Tuple[int, int]]:
-        first_of_each: Dict[str, Tuple[int, int]] = {}
-        for start, end in e.spans.get(concept, []):
-            first_of_each.setdefault(" ".join(token_key(t) for t in e.doc[start:end]), (start, end))
-        return list(first_of_each.values())[:2] if len(first_of_each) >= 2 else []
-    return check
+def _two_body_parts(e: _Evidence) -> List[Tuple[int, int]]:
+    """Pain spreading to two of arm, jaw, neck, shoulder (or nausea), not one part said twice."""
+    first_of_each: Dict[str, Tuple[int, int]] = {}
+    for start, end in e.spans.get("arm_or_jaw", []):
+        parts = [key for key in (token_key(t) for t in e.doc[start:end]) if key in SPREADING_PARTS]
+        if parts:
+            first_of_each.setdefault(parts[0], (start, end))
+    return list(first_of_each.values())[:2] if len(first_of_each) >= 2 else []
 
 
 def _old(e: _Evidence) -> bool:
@@ -187,7 +184,7 @@ RULES: Sequence[Rule] = (
             _with("chest_or_vascular", "pain", "back"),
             _all("arm_or_jaw", "sweating"),
             _all("arm_or_jaw", "chest_or_vascular"),
-            _two_different("arm_or_jaw"),
+            _two_body_parts,
             _all("arm_or_jaw", "back", "pain"),
         ),
     ),
@@ -273,8 +270,15 @@ SCOPE_BREAKS = {"and", "so", "then", "now", "but"}
 # explained only by pressure on the seat ("numb bum after a long bike ride"), not by squats.
 EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "arm_or_jaw"}
 SEAT_SENSITIVE = {"saddle_area"}
-# "chest pain? no.": a symptom asked about and answered.
-ANSWERS_NO = {"no", "nope", "nah", "none", "never", "negative"}
+# "chest pain? no.": a symptom asked about and answered in one word.
+ANSWERS_NO = {"no", "nope", "nah", "none", "negative"}
+# Where heart pain spreads (chest_or_vascular): "arm_or_jaw" phrases name one of these.
+SPREADING_PARTS = {"arm", "jaw", "neck", "shoulder", "nausea"}
+# "40.5 kg", "38.5 hours": a bare number followed by one of these is no temperature.
+NOT_TEMPERATURE = {
+    "kg", "kgs", "kilo", "kilos", "lb", "lbs", "stone", "pound", "pounds", "£", "%", "km", "mile", "miles",
+    "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "week", "weeks", "year", "years",
+}
 # History that may belong to somebody else ("my dad had cancer years ago").
 HISTORY = {"cancer", "weight_loss", "spinal_surgery"}
 HEDGE_GROUPS = {
@@ -319,7 +323,7 @@ class RedFlagDetector:
             [
                 [{"LOWER": {"IN": ["temp", "temperature", "thermometer", "fever"]}}, {"OP": "?"}, {"OP": "?"}, {"LIKE_NUM": True}],
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["degrees", "°", "°c", "°f", "celsius", "fahrenheit", "point"]}}],
-                [{"TEXT": {"REGEX": r"^(3[89]|4[0-2])[.,][0-9]$"}}],  # "39.8" on its own is a temperature
+                [{"TEXT": {"REGEX": r"^(3[7-9]|4[0-2])[.,][0-9]$"}}],  # "39.8" on its own is a temperature
             ],
         )
 
@@ -358,10 +362,12 @@ class RedFlagDetector:
         found: Dict[str, List[Tuple[int, int]]] = {}
         for match_id, start, end in self.matcher(doc):
             found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
-        return Reading(self._finding(doc, found), self._hedged(doc, found))
+        symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
+        evidence = self._evidence(doc, found, symptoms)
+        return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, evidence))
 
-    def _finding(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> Optional[Finding]:
-        evidence = self._evidence(doc, found)
+    @staticmethod
+    def _finding(evidence: Optional[_Evidence]) -> Optional[Finding]:
         if evidence is None:
             return None
         for level, category, rule in RULES:
@@ -374,12 +380,16 @@ class RedFlagDetector:
                 return Finding(CHECK, category, evidence.text(spans))
         return None
 
-    def _hedged(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> bool:
-        symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
+    def _hedged(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
+                evidence: Optional[_Evidence]) -> bool:
+        if evidence is None:  # a hypothetical or a general question
+            return True
+        if evidence.has("weight_loss") and evidence.has("deliberate"):
+            return True
+        if any(_answered_no(doc, end) for _, end in symptoms):
+            return True
         symptom_starts = [start for start, _ in symptoms]
         symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
-        if self._hypothetical(found) or (found.get("weight_loss") and found.get("deliberate")):
-            return True
         for group in HEDGE_GROUPS:
             for start, end in found.get(group, []):
                 if group == "_negations":
@@ -392,7 +402,8 @@ class RedFlagDetector:
                 return True
         return self._general_question(doc, _Evidence(doc))
 
-    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> Optional[_Evidence]:
+    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]],
+                  symptoms: List[Tuple[int, int]]) -> Optional[_Evidence]:
         clause, sentence = self._segments(doc)
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         negations = [
@@ -415,8 +426,6 @@ class RedFlagDetector:
                         return True
             return False
 
-        symptoms = [span for concept, spans in found.items() if not concept.startswith(("_", "not:")) for span in spans]
-
         def other_symptoms(start: int, end: int) -> Set[int]:
             return {i for s, e in symptoms if e <= start or s >= end for i in range(s, e)}
 
@@ -428,13 +437,12 @@ class RedFlagDetector:
         long_ago_clauses = {clause[s] for s, _ in found.get("_long_ago", [])}
         long_ago_clauses |= {clause[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}
 
-        resolved, long_ago, exertion, seat_pressure, denied_after = (
-            sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after")
+        resolved, long_ago, exertion, denied_after = (
+            sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_denied_after")
         )
-        saddle_sentences = {sentence[s] for s, _ in found.get("saddle_area", [])}
-
-        def answered_no(end: int) -> bool:
-            return end + 1 < len(doc) and doc[end].text == "?" and doc[end + 1].lower_ in ANSWERS_NO
+        # A long drive explains a numb bottom in its own clause only ("sat for hours at work,
+        # now my groin is numb" is no explanation).
+        seat_pressure = {clause[s] for s, e in found.get("_seat_pressure", []) if not denied(s, ignored=other_symptoms(s, e))}
         long_ago |= sentences_with("_when_young") & {
             sentence[s] for s, e in found.get("_when_young", []) if _number(doc[e - 1].text) < 40
         }
@@ -442,16 +450,17 @@ class RedFlagDetector:
 
         evidence = _Evidence(doc)
         denied_spans: List[Tuple[int, int]] = []
+        numbness_after_exercise: List[Tuple[int, int]] = []
         for concept, spans in found.items():
             if concept.startswith(("_", "not:")):
                 continue
             excluded = {i for s, e in found.get(f"not:{concept}", []) for i in range(s, e)}
             for start, end in _longest(spans):
-                # A phrase of the lexicon that holds a whole idiom ("like when your foot falls
-                # asleep") is more specific than the idiom; words inside an idiom never count.
+                # Only words wholly inside an idiom are dropped: a phrase of the lexicon that holds a
+                # whole idiom ("like when your foot falls asleep") is more specific than the idiom.
                 if blocked.issuperset(range(start, end)) or excluded.intersection(range(start, end)):
                     continue
-                if concept not in NOT_DENIABLE and (denied(start, end) or answered_no(end)):
+                if concept not in NOT_DENIABLE and (denied(start, end) or _answered_no(doc, end)):
                     denied_spans.append((start, end))
                     continue
                 if concept not in LASTING_HISTORY and sentence[start] in resolved:
@@ -464,13 +473,17 @@ class RedFlagDetector:
                     continue
                 if concept not in LASTING_HISTORY and clause[start] in long_ago_clauses:
                     continue
-                if concept in EXERTION_SENSITIVE and sentence[start] in exertion and not (
-                    concept == "numb" and sentence[start] in saddle_sentences
-                ):
+                if concept in EXERTION_SENSITIVE and sentence[start] in exertion:
+                    if concept == "numb":
+                        numbness_after_exercise.append((start, end))
                     continue
-                if concept in SEAT_SENSITIVE and sentence[start] in seat_pressure:
+                if concept in SEAT_SENSITIVE and clause[start] in seat_pressure:
                     continue
                 evidence.spans.setdefault(concept, []).append((start, end))
+        # Exercise explains numb legs, not numbness "down there" ("genitals numb after squats").
+        for span in numbness_after_exercise:
+            if any(clause[start] == clause[span[0]] for start, _ in evidence.spans.get("saddle_area", [])):
+                evidence.spans.setdefault("numb", []).append(span)
         # The back itself cannot be denied, but "no back pain" denies the pain of the back.
         denied_starts = {start for start, _ in denied_spans}
         evidence.spans["back"] = [
@@ -479,15 +492,16 @@ class RedFlagDetector:
         ]
         self._drop_other_peoples_history(evidence, clause)
         fevers = [
-            span for span in found.get("_fever_number", [])
-            if any(t.like_num and _is_fever(_number(t.text)) for t in doc[span[0]:span[1]]) and not denied(span[0])
+            (start, end) for start, end in found.get("_fever_number", [])
+            if any(t.like_num and _is_fever(_number(t.text)) for t in doc[start:end]) and not denied(start)
+            and not (end - start == 1 and end < len(doc) and doc[end].lower_ in NOT_TEMPERATURE)
         ]
         if fevers:
             evidence.spans.setdefault("fever", []).extend(fevers)
         evidence.old_age = [
             (s, e) for s, e in found.get("_age", [])
             if any(t.like_num and _number(t.text) >= OLD_AGE for t in doc[s:e]) and not denied(s)
-            and not blocked.intersection(range(s, e))
+            and not blocked.intersection(range(s, e))  # "like a 90 year old's": the simile's age, not theirs
         ]
         if self._hypothetical(found) or self._general_question(doc, evidence):
             return None
@@ -543,6 +557,19 @@ class RedFlagDetector:
         asks = bool(words) and words[0].lower_ in QUESTION_OPENERS and text.endswith("?")
         one_sentence = not any(mark in text[:-1] for mark in ".?!\n")
         return asks and one_sentence and not evidence.has("self_or_family")
+
+
+def _gap(a: Tuple[int, int], b: Tuple[int, int]) -> int:
+    """Words between two spans (negative when they overlap)."""
+    return max(a[0], b[0]) - min(a[1], b[1])
+
+
+def _answered_no(doc: Doc, end: int) -> bool:
+    """ "chest pain? no.": the symptom ending at ``end`` asked about and denied in one word."""
+    return (
+        end + 1 < len(doc) and doc[end].text == "?" and doc[end + 1].lower_ in ANSWERS_NO
+        and (end + 2 == len(doc) or doc[end + 2].is_punct)
+    )
 
 
 def _longest(spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:

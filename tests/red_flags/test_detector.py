@@ -34,6 +34,12 @@ def detect():
         ("back agony and my genitals feel numb, started after heavy squats", "saddle_numbness"),
         ("my crotch feels like when your foot falls asleep and my back is agony", "saddle_numbness"),  # holds an idiom
         ("I cannot lift my feet properly, both legs, and my back aches", "both_legs_or_worsening_weakness"),
+        ("both legs getting number every day and my back hurts", "both_legs_or_worsening_weakness"),  # "number" = more numb
+        # a question answered with more than "no" is no denial
+        ("can't pee? never happened to me before, and my back is agony", "bladder_bowel"),
+        ("loss of bladder control? no idea what is going on, my back is killing me", "bladder_bowel"),
+        # sitting explains a numb bottom only in its own clause
+        ("sitting for hours at work, now my groin and bum are numb and my back is agony", "saddle_numbness"),
         ("high fever, stiff neck and my back is throbbing", "fever_with_confusion"),
     ],
 )
@@ -104,6 +110,9 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "my jaw clicks when I chew, do you do jaw massage?",  # one word twice is not "arm and jaw"
         "chest pain? no. numbness? no. back just tight",  # asked and answered
         "numb bum after a long drive, lower back stiff",  # pressure on the seat explains it
+        "both legs numb after squats and my bum aches from them",  # the legs' numbness is the exercise's
+        "deadlifted 40.5 kg yesterday and now my back hurts, feel awful",  # a weight, not a temperature
+        "left arm ache from carrying the shopping",  # one body part, not pain spreading to two
         "my back feels like a 90 year old's after gardening, i'm 35",  # an age in a simile
         "what number do I ring to book? my legs and back are tired",  # spaCy reads "number" as "more numb"
         "",
