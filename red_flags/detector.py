@@ -279,8 +279,14 @@ NOT_TEMPERATURE = {
     "kg", "kgs", "kilo", "kilos", "lb", "lbs", "stone", "pound", "pounds", "£", "%", "km", "mile", "miles",
     "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "week", "weeks", "year", "years",
 }
+# Words after "it goes away" that make it a pattern of the symptom, not its end.
+CONDITIONS = {"when", "whenever", "if"}
+# Words opening a sentence that speak of the symptom before it ("they're fine now").
+SYMPTOM_PRONOUNS = {"it", "they", "that", "this", "these", "those", "both"}
+# History whose date says nothing about the events around it ("diagnosed in 2015").
+DATED_HISTORY = {"cancer", "fragile_bones", "infection_risk"}
 # History that may belong to somebody else ("my dad had cancer years ago").
-HISTORY = {"cancer", "weight_loss", "spinal_surgery"}
+HISTORY = {"cancer", "weight_loss", "spinal_surgery", "old_age"}
 HEDGE_GROUPS = {
     "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after", "_when_young",
 }
@@ -307,7 +313,7 @@ class RedFlagDetector:
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old", "OP": "?"}],
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["yo", "y/o"]}}],
                 [{"LOWER": {"IN": ["aged", "age", "turned", "turning", "i'm", "im", "am"]}}, {"LIKE_NUM": True}],
-                [{"LOWER": {"IN": ["i", "she", "he", "who", "mum", "mom", "dad", "nan", "gran", "husband", "wife", "father", "mother",
+                [{"LOWER": {"IN": ["i", "she", "he", "who", "mum", "mom", "mam", "ma", "dad", "nan", "gran", "husband", "wife", "father", "mother",
                                      "hubby", "partner", "grandad", "grandma", "auntie", "aunt", "uncle"]}},
                  {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}}, {"LIKE_NUM": True}],
                 [{"LOWER": {"IN": ["(", "at", "aged", ","]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": [")", ",", "and", "now"]}}],
@@ -434,12 +440,34 @@ class RedFlagDetector:
             # symptom ("can't feel my legs after leg day") does not deny the words after it.
             return {sentence[s] for s, e in found.get(group, []) if not denied(s, ignored=other_symptoms(s, e))}
 
-        long_ago_clauses = {clause[s] for s, _ in found.get("_long_ago", [])}
+        # "osteopenia diagnosed last year, lifted my grandson": the date belongs to the history
+        # in its clause, not to the lift (nor does it hedge the message).
+        history_clauses = {clause[s] for concept in DATED_HISTORY for s, _ in found.get(concept, [])}
+        history_clauses -= {clause[s] for concept in PAST_EVENTS for s, _ in found.get(concept, [])}
+        found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
+        long_ago_clauses = {clause[s] for s, _ in found["_long_ago"]}
         long_ago_clauses |= {clause[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}
 
+        # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I stop"
+        # (a pattern of the symptom).
+        found["_resolved"] = [
+            (s, e) for s, e in found.get("_resolved", [])
+            if not blocked.issuperset(range(s, e)) and not (e < len(doc) and doc[e].lower_ in CONDITIONS)
+        ]
         resolved, long_ago, exertion, denied_after = (
             sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_denied_after")
         )
+        # "my legs felt heavy after the massage. they're fine now": a sentence saying only that
+        # "it" or "they" passed speaks of the sentence before it ("I fainted. feel ok now" does not).
+        sentences_with_symptoms = {
+            sentence[s] for concept, spans in found.items() if not concept.startswith(("_", "not:"))
+            and concept not in NOT_DENIABLE for s, _ in spans
+        }
+        resolved |= {
+            sentence[s] - 1 for s, _ in found.get("_resolved", [])
+            if sentence[s] > 0 and sentence[s] in resolved and sentence[s] not in sentences_with_symptoms
+            and _opening_word(doc, sentence, sentence[s]) in SYMPTOM_PRONOUNS
+        }
         # A long drive explains a numb bottom in its own clause only ("sat for hours at work,
         # now my groin is numb" is no explanation).
         seat_pressure = {clause[s] for s, e in found.get("_seat_pressure", []) if not denied(s, ignored=other_symptoms(s, e))}
@@ -562,6 +590,11 @@ class RedFlagDetector:
 def _gap(a: Tuple[int, int], b: Tuple[int, int]) -> int:
     """Words between two spans (negative when they overlap)."""
     return max(a[0], b[0]) - min(a[1], b[1])
+
+
+def _opening_word(doc: Doc, sentence: List[int], number: int) -> str:
+    words = [t for t in doc if sentence[t.i] == number and not t.is_punct and not t.is_space]
+    return token_key(words[0]) if words else ""
 
 
 def _answered_no(doc: Doc, end: int) -> bool:

@@ -41,6 +41,10 @@ def detect():
         # sitting explains a numb bottom only in its own clause
         ("sitting for hours at work, now my groin and bum are numb and my back is agony", "saddle_numbness"),
         ("high fever, stiff neck and my back is throbbing", "fever_with_confusion"),
+        # chest pain that "goes away when I stop" is a pattern of the symptom, not its end
+        ("back pain and a tight band across my chest when I walk, it goes away when I stop", "chest_or_vascular"),
+        # "at a client's house" is where it happened, not a therapist's hypothetical client
+        ("carer here, at a clients house today i lost feeling in my groin, back agony", "saddle_numbness"),
     ],
 )
 def test_emergencies_are_recognised_with_their_category(detect, text, category):
@@ -65,6 +69,10 @@ def test_emergencies_are_recognised_with_their_category(detect, text, category):
         ("my mum 81 slipped on the kitchen floor and now her back hurts", "fragility_fracture"),  # "mum 81"
         # "doesn't" denies the relief, not the resting
         ("pain keeps me up every night and doesn't improve with rest", "night_or_rest_pain"),
+        # the date belongs to the diagnosis in its clause, not to the lift that followed
+        ("osteoporosis diagnosed last year, lifted my grandson and now my back is agony", "fragility_fracture"),
+        # "the left one is fine" speaks of the other foot
+        ("my back hurts and my right foot has pins and needles, the left one is totally fine", "one_leg_nerve"),
     ],
 )
 def test_urgent_signs_are_recognised_with_their_category(detect, text, category):
@@ -115,6 +123,8 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "left arm ache from carrying the shopping",  # one body part, not pain spreading to two
         "my back feels like a 90 year old's after gardening, i'm 35",  # an age in a simile
         "what number do I ring to book? my legs and back are tired",  # spaCy reads "number" as "more numb"
+        "my legs felt heavy for an hour after the massage. they're fine now",  # passed, said in the next sentence
+        "my gran passed away from cancer last year, I carry a lot of tension in my back",  # her age, not mine
         "",
     ],
 )
