@@ -111,8 +111,8 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
             reading = self._detector.read(doc)
             finding = reading.finding
-            # combine() would leave these alone anyway; skipping them saves the classifier's work.
-            if self._model and not (finding and finding.level == EMERGENCY) and not reading.hedged:
+            # combine() would leave an emergency alone anyway; skipping it saves the classifier's work.
+            if self._model and not (finding and finding.level == EMERGENCY):
                 [probabilities] = self._model.probabilities([normalise(doc)])
                 finding = combine(reading, probabilities, (_quote(message.get(TEXT)),))
             if finding:

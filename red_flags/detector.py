@@ -65,8 +65,8 @@ class Finding:
 class Reading:
     """The lexicon's finding, and whether the message is hedged: has words that change what a
     symptom means (a denial of a symptom, "it passed", "years ago", an idiom, "what if" unless
-    the writer says it is theirs, exertion, weight lost on purpose) or is a general question. Only the lexicon judges hedged messages
-    (red_flags/classifier.py)."""
+    the writer says it is theirs, exertion, weight lost on purpose) or is a general question. The
+    classifier must be surer to escalate a hedged message (red_flags/classifier.py)."""
 
     finding: Optional[Finding]
     hedged: bool
