@@ -368,9 +368,27 @@ class RedFlagDetector:
         found: Dict[str, List[Tuple[int, int]]] = {}
         for match_id, start, end in self.matcher(doc):
             found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        self._drop_false_hedges(doc, found)
         symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
         evidence = self._evidence(doc, found, symptoms)
         return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, evidence))
+
+    def _drop_false_hedges(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> None:
+        """Hedging words that say nothing about the symptoms around them, for the finding and
+        for ``hedged`` alike."""
+        clause, _ = self._segments(doc)
+        # "osteopenia diagnosed last year, lifted my grandson": the date belongs to the history
+        # in its clause, not to the lift.
+        history_clauses = {clause[s] for concept in DATED_HISTORY for s, _ in found.get(concept, [])}
+        history_clauses -= {clause[s] for concept in PAST_EVENTS for s, _ in found.get(concept, [])}
+        found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
+        # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I
+        # stop" (a pattern of the symptom).
+        blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
+        found["_resolved"] = [
+            (s, e) for s, e in found.get("_resolved", [])
+            if not blocked.issuperset(range(s, e)) and not (e < len(doc) and doc[e].lower_ in CONDITIONS)
+        ]
 
     @staticmethod
     def _finding(evidence: Optional[_Evidence]) -> Optional[Finding]:
@@ -440,20 +458,9 @@ class RedFlagDetector:
             # symptom ("can't feel my legs after leg day") does not deny the words after it.
             return {sentence[s] for s, e in found.get(group, []) if not denied(s, ignored=other_symptoms(s, e))}
 
-        # "osteopenia diagnosed last year, lifted my grandson": the date belongs to the history
-        # in its clause, not to the lift (nor does it hedge the message).
-        history_clauses = {clause[s] for concept in DATED_HISTORY for s, _ in found.get(concept, [])}
-        history_clauses -= {clause[s] for concept in PAST_EVENTS for s, _ in found.get(concept, [])}
-        found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
-        long_ago_clauses = {clause[s] for s, _ in found["_long_ago"]}
+        long_ago_clauses = {clause[s] for s, _ in found.get("_long_ago", [])}
         long_ago_clauses |= {clause[t.i] for t in doc if t.like_num and 1950 <= _number(t.text) <= 2022}
 
-        # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I stop"
-        # (a pattern of the symptom).
-        found["_resolved"] = [
-            (s, e) for s, e in found.get("_resolved", [])
-            if not blocked.issuperset(range(s, e)) and not (e < len(doc) and doc[e].lower_ in CONDITIONS)
-        ]
         resolved, long_ago, exertion, denied_after = (
             sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_denied_after")
         )
