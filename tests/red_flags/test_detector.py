@@ -41,6 +41,7 @@ def detect():
         # sitting explains a numb bottom only in its own clause
         ("sitting for hours at work, now my groin and bum are numb and my back is agony", "saddle_numbness"),
         ("high fever, stiff neck and my back is throbbing", "fever_with_confusion"),
+        ("i went down the stairs on my back last night and it is agony", "major_trauma"),
         # chest pain that "goes away when I stop" is a pattern of the symptom, not its end
         ("back pain and a tight band across my chest when I walk, it goes away when I stop", "chest_or_vascular"),
         # "at a client's house" is where it happened, not a therapist's hypothetical client
@@ -125,6 +126,7 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "what number do I ring to book? my legs and back are tired",  # spaCy reads "number" as "more numb"
         "my legs felt heavy for an hour after the massage. they're fine now",  # passed, said in the next sentence
         "my gran passed away from cancer last year, I carry a lot of tension in my back",  # her age, not mine
+        "my legs feel wobbly going down the stairs after leg day, back is tight",  # walking down, not falling
         "",
     ],
 )
