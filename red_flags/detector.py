@@ -368,15 +368,16 @@ class RedFlagDetector:
         found: Dict[str, List[Tuple[int, int]]] = {}
         for match_id, start, end in self.matcher(doc):
             found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
-        self._drop_false_hedges(doc, found)
+        clause, sentence = self._segments(doc)
+        self._drop_false_hedges(doc, found, clause)
         symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
-        evidence = self._evidence(doc, found, symptoms)
+        evidence = self._evidence(doc, found, symptoms, clause, sentence)
         return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, evidence))
 
-    def _drop_false_hedges(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]]) -> None:
+    @staticmethod
+    def _drop_false_hedges(doc: Doc, found: Dict[str, List[Tuple[int, int]]], clause: List[int]) -> None:
         """Hedging words that say nothing about the symptoms around them, for the finding and
         for ``hedged`` alike."""
-        clause, _ = self._segments(doc)
         # "osteopenia diagnosed last year, lifted my grandson": the date belongs to the history
         # in its clause, not to the lift.
         history_clauses = {clause[s] for concept in DATED_HISTORY for s, _ in found.get(concept, [])}
@@ -426,9 +427,8 @@ class RedFlagDetector:
                 return True
         return self._general_question(doc, _Evidence(doc))
 
-    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]],
-                  symptoms: List[Tuple[int, int]]) -> Optional[_Evidence]:
-        clause, sentence = self._segments(doc)
+    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
+                  clause: List[int], sentence: List[int]) -> Optional[_Evidence]:
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         negations = [
             (s, e) for s, e in found.get("_negations", [])
