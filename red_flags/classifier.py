@@ -118,7 +118,8 @@ def combine(reading: Reading, probabilities: Probabilities, quote: Tuple[str, ..
     """The assistant's verdict from the lexicon's reading and the classifier's probabilities.
 
     The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
-    or from URGENT to EMERGENCY; at higher thresholds when the message is hedged."""
+    or from URGENT to EMERGENCY. ``thresholds`` (emergency, urgent, raise) apply to messages
+    without hedging words; a hedged message always uses HEDGED_THRESHOLDS."""
     if reading.hedged:
         thresholds = HEDGED_THRESHOLDS
     emergency_threshold, urgent_threshold, raise_threshold = thresholds or (
