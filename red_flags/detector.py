@@ -279,8 +279,8 @@ NOT_TEMPERATURE = {
     "kg", "kgs", "kilo", "kilos", "lb", "lbs", "stone", "pound", "pounds", "£", "%", "km", "mile", "miles",
     "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "week", "weeks", "year", "years",
 }
-# Words after "it goes away" that make it a pattern of the symptom, not its end.
-CONDITIONS = {"when", "whenever", "if"}
+# Words after "it goes away" or "back's ok" that make it a pattern of the symptom, not its end.
+CONDITIONS = {"when", "whenever", "if", "unless", "except", "until"}
 # Words opening a sentence that speak of the symptom before it ("they're fine now").
 SYMPTOM_PRONOUNS = {"it", "they", "that", "this", "these", "those", "both"}
 # History whose date says nothing about the events around it ("diagnosed in 2015").
@@ -289,6 +289,7 @@ DATED_HISTORY = {"cancer", "fragile_bones", "infection_risk"}
 HISTORY = {"cancer", "weight_loss", "spinal_surgery", "old_age"}
 HEDGE_GROUPS = {
     "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after", "_when_young",
+    "_back_fine",
 }
 QUESTION_OPENERS = {"what", "is", "are", "can", "could", "does", "do", "should", "how", "why", "which", "when", "will", "would"}
 
@@ -304,6 +305,7 @@ class RedFlagDetector:
             self.matcher.add(f"not:{concept}", self._patterns(phrases))
         for group in (
             "idioms", "negations", "resolved", "long_ago", "exertion", "seat_pressure", "hypothetical", "reports", "denied_after",
+            "back_fine",
         ):
             self.matcher.add(f"_{group}", self._patterns(lexicon[group]))
         self.pseudo_negations = {self._keys(word)[0][0] for word in lexicon["pseudo_negations"]}
@@ -519,11 +521,17 @@ class RedFlagDetector:
         for span in numbness_after_exercise:
             if any(clause[start] == clause[span[0]] for start, _ in evidence.spans.get("saddle_area", [])):
                 evidence.spans.setdefault("numb", []).append(span)
-        # The back itself cannot be denied, but "no back pain" denies the pain of the back.
+        # The back itself cannot be denied, but "no back pain" denies the pain of the back, and
+        # "back fine" says it is well.
+        back_fine = {
+            i for s, e in found.get("_back_fine", []) if not (e < len(doc) and doc[e].lower_ in CONDITIONS)
+            for i in range(s, e)
+        }
         denied_starts = {start for start, _ in denied_spans}
         evidence.spans["back"] = [
             (start, end) for start, end in evidence.spans.get("back", [])
             if not (end in denied_starts and any(0 <= start - e <= 1 for _, e in negations))
+            and not back_fine.issuperset(range(start, end))
         ]
         self._drop_other_peoples_history(evidence, clause)
         fevers = [

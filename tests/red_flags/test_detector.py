@@ -46,6 +46,9 @@ def detect():
         ("back pain and a tight band across my chest when I walk, it goes away when I stop", "chest_or_vascular"),
         # "at a client's house" is where it happened, not a therapist's hypothetical client
         ("carer here, at a clients house today i lost feeling in my groin, back agony", "saddle_numbness"),
+        # "fine until" is no recovery, and "back's fine" takes nothing from the legs
+        ("my back was fine until I fell down the stairs last night", "major_trauma"),
+        ("back's fine but both my legs went numb this morning", "both_legs_or_worsening_weakness"),
     ],
 )
 def test_emergencies_are_recognised_with_their_category(detect, text, category):
@@ -127,6 +130,8 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "my legs felt heavy for an hour after the massage. they're fine now",  # passed, said in the next sentence
         "my gran passed away from cancer last year, I carry a lot of tension in my back",  # her age, not mine
         "my legs feel wobbly going down the stairs after leg day, back is tight",  # walking down, not falling
+        "my gran is 88 and wants a hand massage, she coughs a lot but no back trouble",  # the back said to be well
+        "fell off the bouncy castle at the party, bruised my ego, no pain",
         "",
     ],
 )
@@ -141,6 +146,7 @@ def test_near_misses_do_not_escalate(detect, text):
         ("my back aches more at night", "night_pain"),
         ("it hurts my back when i sneeze", "pain_on_coughing"),
         ("I'm 72 and my back hurts", "older_age"),
+        ("my back feels fine except when i sneeze, then it really hurts", "pain_on_coughing"),  # fine, except
     ],
 )
 def test_a_single_weak_sign_asks_a_follow_up_instead_of_an_alarm(detect, text, category):
