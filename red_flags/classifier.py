@@ -34,9 +34,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SETS = "evaluation/red_flags_dev*.yml"
 NO_RED_FLAG = "none"
 # Probability mass on EMERGENCY categories for an emergency; on EMERGENCY and URGENT together
-# for an urgent escalation. Leave-one-set-out on the development sets (26 sets): with these, the
-# classifier alone catches 98.5% of emergencies and 95.6% of urgent messages of a set it never
-# saw, with 0.8% false alarms on near misses and weak signs; lower thresholds buy a little
+# for an urgent escalation. Leave-one-set-out on the development sets (32 sets): with these, the
+# classifier alone catches 98.8% of emergencies and 96.3% of urgent messages of a set it never
+# saw, with 0.7% false alarms on near misses and weak signs; lower thresholds buy a little
 # recall for more false alarms.
 EMERGENCY_THRESHOLD = 0.6
 URGENT_THRESHOLD = 0.9
@@ -44,10 +44,11 @@ URGENT_THRESHOLD = 0.9
 # the same as for an emergency on its own (the development sets cannot tune it, since the
 # lexicon already gets their tiers right).
 RAISE_THRESHOLD = EMERGENCY_THRESHOLD
-# The same three, for a message with hedging words. Measured on the six development sets 20-25
-# with the lexicon as it was before they were read (commit 4ce8be8) and the classifier trained
-# without them: not hearing the classifier at all in hedged messages caught 97.1% of 735
-# emergencies; hearing it at these thresholds, 99.6%, with no more false alarms on near misses.
+# The same three, for a message with hedging words. The same cross-validation, on the 3,359
+# hedged messages: the classifier alone catches 97.1% of their emergencies and 92.6% of their
+# urgent messages with 0.6% false alarms, against 98.2%, 96.7% and 1.1% at the thresholds
+# above. The stricter urgent threshold keeps false alarms down where they are likeliest; the
+# lexicon reads most urgent signs in these messages itself.
 HEDGED_THRESHOLDS = (0.8, 0.95, 0.8)
 # Below this share of its tier's probability, the likeliest category is not named: the reply
 # then explains the tier in general words instead of a possibly wrong category.
@@ -113,17 +114,18 @@ def _likeliest(classes: Sequence[str], p: Sequence[float], indices: Sequence[int
     return classes[best].split(":", 1)[1] if confident else UNSPECIFIED
 
 
+Thresholds = Tuple[float, float, float]  # emergency, urgent, raise
+
+
 def combine(reading: Reading, probabilities: Probabilities, quote: Tuple[str, ...],
-            thresholds: Optional[Tuple[float, float, float]] = None) -> Optional[Finding]:
+            thresholds: Thresholds = (EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD),
+            hedged_thresholds: Thresholds = HEDGED_THRESHOLDS) -> Optional[Finding]:
     """The assistant's verdict from the lexicon's reading and the classifier's probabilities.
 
     The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
-    or from URGENT to EMERGENCY. ``thresholds`` (emergency, urgent, raise) apply to messages
-    without hedging words; a hedged message always uses HEDGED_THRESHOLDS."""
-    if reading.hedged:
-        thresholds = HEDGED_THRESHOLDS
-    emergency_threshold, urgent_threshold, raise_threshold = thresholds or (
-        EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD)
+    or from URGENT to EMERGENCY. ``thresholds`` apply to messages without hedging words,
+    ``hedged_thresholds`` to the others."""
+    emergency_threshold, urgent_threshold, raise_threshold = hedged_thresholds if reading.hedged else thresholds
     lexicon = reading.finding
     if lexicon and lexicon.level == EMERGENCY:
         return lexicon
@@ -166,24 +168,36 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
         for (text, label), probabilities in zip(test, model.probabilities([normalise(docs[t]) for t, _ in test])):
             scored.append((label, detector.read(docs[text]), probabilities))
 
-    def figures(thresholds, with_lexicon: bool) -> str:
+    def figures(rows, thresholds: Thresholds, hedged_thresholds: Thresholds, with_lexicon: bool) -> str:
         hits = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
         totals = {EMERGENCY: 0, URGENT: 0, NO_RED_FLAG: 0}
-        for label, reading, probabilities in scored:
+        for label, reading, probabilities in rows:
             kind = label.split(":")[0]
             totals[kind] += 1
             seen = reading if with_lexicon else Reading(None, reading.hedged)
-            found = combine(seen, probabilities, ("",), thresholds)
+            found = combine(seen, probabilities, ("",), thresholds, hedged_thresholds)
             level = found.level if found else None
             hits[kind] += (level == EMERGENCY) if kind == EMERGENCY else (level in (EMERGENCY, URGENT))
-        return "  ".join(f"{hits[kind] / totals[kind]:6.1%}" for kind in (EMERGENCY, URGENT, NO_RED_FLAG))
+        return "  ".join(f"{hits[kind] / max(totals[kind], 1):6.1%}" for kind in (EMERGENCY, URGENT, NO_RED_FLAG))
 
+    unhedged = (EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD)
+    hedged_rows = [row for row in scored if row[1].hedged]
     print(f"{len(sets)} development sets, each measured by a classifier trained without it.")
-    print("EMERGENCY recall, URGENT recall, false escalation (near misses and weak signs):")
+    print("EMERGENCY recall, URGENT recall, false escalation (near misses and weak signs).")
+    print(f"All messages, hedged ones at {HEDGED_THRESHOLDS}:")
     print("thresholds: emergency urgent raise | classifier alone       | with the lexicon")
     for thresholds in itertools.product((0.4, 0.5, 0.6, 0.7), (0.7, 0.8, 0.9), (0.5, 0.6, 0.7)):
-        print("            {:.1f}       {:.1f}    {:.1f}   | ".format(*thresholds)
-              + figures(thresholds, False) + " | " + figures(thresholds, True))
+        print("            {:.2f}      {:.2f}   {:.2f}  | ".format(*thresholds)
+              + figures(scored, thresholds, HEDGED_THRESHOLDS, False) + " | "
+              + figures(scored, thresholds, HEDGED_THRESHOLDS, True))
+    # The lexicon has read every development set, so "with the lexicon" flatters it; in hedged
+    # messages the classifier alone shows what hearing it costs and buys.
+    print(f"The {len(hedged_rows)} messages with hedging words, by the classifier alone:")
+    print("thresholds: emergency urgent raise | classifier alone")
+    for emergency, urgent in itertools.product((0.6, 0.7, 0.8, 0.9), (0.9, 0.95, 0.99)):
+        hedged = (emergency, urgent, emergency)
+        print("            {:.2f}      {:.2f}   {:.2f}  | ".format(*hedged)
+              + figures(hedged_rows, unhedged, hedged, False))
 
 
 if __name__ == "__main__":

@@ -279,6 +279,10 @@ NOT_TEMPERATURE = {
     "kg", "kgs", "kilo", "kilos", "lb", "lbs", "stone", "pound", "pounds", "£", "%", "km", "mile", "miles",
     "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "week", "weeks", "year", "years",
 }
+# "like after a marathon", "like I'd done leg day": a comparison, not the activity ("like jelly
+# after leg day" is the activity). Words from "like" to the activity, and the word after "like".
+SIMILE_WINDOW = 4
+SIMILE_OPENERS = {"after", "when", "i", "i've", "ive", "you", "you've", "someone", "i'd", "id"}
 # Words after "it goes away" or "back's ok" that make it a pattern of the symptom, not its end.
 CONDITIONS = {"when", "whenever", "if", "unless", "except", "until"}
 # Words opening a sentence that speak of the symptom before it ("they're fine now").
@@ -385,6 +389,14 @@ class RedFlagDetector:
         history_clauses = {clause[s] for concept in DATED_HISTORY for s, _ in found.get(concept, [])}
         history_clauses -= {clause[s] for concept in PAST_EVENTS for s, _ in found.get(concept, [])}
         found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
+        # A simile explains nothing: "heavy legs like after leg day, but I haven't trained".
+        found["_exertion"] = [
+            (s, e) for s, e in found.get("_exertion", [])
+            if not any(
+                t.lower_ == "like" and t.nbor().lower_ in SIMILE_OPENERS and clause[t.i] == clause[s]
+                for t in doc[max(s - SIMILE_WINDOW, 0):s]
+            )
+        ]
         # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I
         # stop" (a pattern of the symptom).
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}

@@ -49,6 +49,10 @@ def detect():
         # "fine until" is no recovery, and "back's fine" takes nothing from the legs
         ("my back was fine until I fell down the stairs last night", "major_trauma"),
         ("back's fine but both my legs went numb this morning", "both_legs_or_worsening_weakness"),
+        # a comparison with exercise is no exercise
+        ("both legs wobbly, like after a marathon, but I haven't run in months, and my back is agony",
+         "both_legs_or_worsening_weakness"),
+        ("lost control of my back passage today and my lower back is killing me", "bladder_bowel"),
     ],
 )
 def test_emergencies_are_recognised_with_their_category(detect, text, category):

@@ -1,10 +1,9 @@
 """The held-out red-flag set (tests/red_flags/held_out.yml), sent through the trained assistant.
 
-Never used to build the detector or train the classifier. Prints the figures the README
-reports. Asserts the set's size and the issue's targets that are met: URGENT recall >= 97%,
-false escalations <= 3%. EMERGENCY recall (target 100%) is not yet met: see README "Red
-flags"; the test asserts that the classifier beside the lexicon never makes it worse.
-Assertion messages never quote the set, so that a failure does not show its phrasings.
+Never used to build the detector or train the classifier, and its messages are not read
+while either is developed. Prints the figures the README reports and asserts the issue's
+targets: EMERGENCY recall 100% at the right tier, URGENT recall >= 97%, false escalations
+<= 3%. Assertion messages never quote the set, so that a failure does not show its phrasings.
 """
 from pathlib import Path
 
@@ -31,6 +30,6 @@ def test_held_out_set_through_the_trained_assistant(assistant):
     lexicon_alone = evaluate(labelled, detector)
     print("\nheld-out red-flag set through the trained assistant:\n" + report.summary())
     print("the lexicon alone:\n" + lexicon_alone.summary())
-    assert report.false_escalation <= 0.03
+    assert report.emergency_recall == 1.0
     assert report.urgent_recall >= 0.97
-    assert report.emergency_recall >= lexicon_alone.emergency_recall
+    assert report.false_escalation <= 0.03
