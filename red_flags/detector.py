@@ -268,10 +268,11 @@ LASTING_HISTORY = {
 SCOPE_BREAKS = {"and", "so", "then", "now", "but"}
 # Leg sensations an activity explains ("jelly legs after leg day"); numbness "down there" is
 # explained only by pressure on the seat ("numb bum after a long bike ride"), not by squats.
-EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "arm_or_jaw"}
+EXERTION_SENSITIVE = {"numb", "nerve", "weak", "both_legs", "leg", "cant_walk", "arm_or_jaw", "foot_drop"}
 SEAT_SENSITIVE = {"saddle_area"}
 # "chest pain? no.": a symptom asked about and answered in one word.
 ANSWERS_NO = {"no", "nope", "nah", "none", "negative"}
+QUOTES_AND_DASHES = {"'", '"', "-", "–", "—", ":"}
 # Where heart pain spreads (chest_or_vascular): "arm_or_jaw" phrases name one of these.
 SPREADING_PARTS = {"arm", "jaw", "neck", "shoulder", "nausea"}
 # "40.5 kg", "38.5 hours": a bare number followed by one of these is no temperature.
@@ -374,9 +375,9 @@ class RedFlagDetector:
         found: Dict[str, List[Tuple[int, int]]] = {}
         for match_id, start, end in self.matcher(doc):
             found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
-        clause, sentence = self._segments(doc)
-        self._drop_false_hedges(doc, found, clause)
         symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
+        clause, sentence = self._segments(doc, {i for start, end in symptoms for i in range(start, end)})
+        self._drop_false_hedges(doc, found, clause)
         evidence = self._evidence(doc, found, symptoms, clause, sentence)
         return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, evidence))
 
@@ -449,6 +450,8 @@ class RedFlagDetector:
             if not (e < len(doc) and token_key(doc[e]) in self.pseudo_negations)
         ]
 
+        symptom_tokens = {i for s, e in symptoms for i in range(s, e)}
+
         def denied(start: int, end: Optional[int] = None, ignored: Set[int] = frozenset()) -> bool:
             """A denial shortly before, in the same clause, not cut off by "and".
 
@@ -460,7 +463,8 @@ class RedFlagDetector:
                 if ignored.issuperset(range(s, e)):
                     continue
                 if e <= start and start - e <= NEGATION_WINDOW and clause[s] == clause[start]:
-                    if not any(doc[i].lower_ in SCOPE_BREAKS for i in range(e, start)):
+                    # the "and" of "no pins and needles or anything down my legs" ends nothing
+                    if not any(doc[i].lower_ in SCOPE_BREAKS and i not in symptom_tokens for i in range(e, start)):
                         return True
             return False
 
@@ -478,6 +482,12 @@ class RedFlagDetector:
         resolved, long_ago, exertion, denied_after = (
             sentences_with(g) for g in ("_resolved", "_long_ago", "_exertion", "_denied_after")
         )
+        # Exercise explains tired legs, not legs that keep getting worse ("creeping up to my knees").
+        activity = {i for s, e in found.get("_exertion", []) for i in range(s, e)}
+        exertion -= {
+            sentence[s] for s, e in found.get("worsening", [])
+            if not denied(s, e) and not activity.intersection(range(s, e))  # "climbed" Snowdon
+        }
         # "my legs felt heavy after the massage. they're fine now": a sentence saying only that
         # "it" or "they" passed speaks of the sentence before it ("I fainted. feel ok now" does not).
         sentences_with_symptoms = {
@@ -568,12 +578,14 @@ class RedFlagDetector:
         return bool(found.get("_hypothetical")) and not found.get("_reports")
 
     @staticmethod
-    def _segments(doc: Doc) -> Tuple[List[int], List[int]]:
-        """Clause and sentence number of every token."""
+    def _segments(doc: Doc, in_symptoms: Set[int]) -> Tuple[List[int], List[int]]:
+        """Clause and sentence number of every token. A word inside a symptom ("pins and
+        needles") starts no clause."""
         clause, sentence = [], []
         c = s = 0
         for token in doc:
-            if token.text in CLAUSE_BREAKS or token.lower_ in CLAUSE_WORDS or "\n" in token.text:
+            joining = token.lower_ in CLAUSE_WORDS and token.i not in in_symptoms
+            if token.text in CLAUSE_BREAKS or joining or "\n" in token.text:
                 c += 1
             if token.text in SENTENCE_BREAKS or "\n" in token.text:
                 s += 1
@@ -625,11 +637,15 @@ def _opening_word(doc: Doc, sentence: List[int], number: int) -> str:
 
 
 def _answered_no(doc: Doc, end: int) -> bool:
-    """ "chest pain? no.": the symptom ending at ``end`` asked about and denied in one word."""
-    return (
-        end + 1 < len(doc) and doc[end].text == "?" and doc[end + 1].lower_ in ANSWERS_NO
-        and (end + 2 == len(doc) or doc[end + 2].is_punct)
-    )
+    """ "chest pain? no.", "'any numbness?' - no": the symptom ending at ``end`` asked about and
+    denied in one word."""
+    if end >= len(doc) or doc[end].text != "?":
+        return False
+    answer = end + 1
+    while answer < len(doc) and doc[answer].text in QUOTES_AND_DASHES:
+        answer += 1
+    return answer < len(doc) and doc[answer].lower_ in ANSWERS_NO and (
+        answer + 1 == len(doc) or doc[answer + 1].is_punct)
 
 
 def _longest(spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:

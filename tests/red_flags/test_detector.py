@@ -53,6 +53,10 @@ def detect():
         ("both legs wobbly, like after a marathon, but I haven't run in months, and my back is agony",
          "both_legs_or_worsening_weakness"),
         ("lost control of my back passage today and my lower back is killing me", "bladder_bowel"),
+        # exercise explains tired legs, not a numbness that keeps spreading
+        ("tingling in both feet after my long shift and it is creeping up my legs, back aching",
+         "both_legs_or_worsening_weakness"),
+        ("severe weakness in my left leg since yesterday and my back is agony", "both_legs_or_worsening_weakness"),
     ],
 )
 def test_emergencies_are_recognised_with_their_category(detect, text, category):
@@ -136,6 +140,9 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "my legs feel wobbly going down the stairs after leg day, back is tight",  # walking down, not falling
         "my gran is 88 and wants a hand massage, she coughs a lot but no back trouble",  # the back said to be well
         "fell off the bouncy castle at the party, bruised my ego, no pain",
+        "no pins and needles or tingling down my legs, just tired muscles from work",  # "and" inside a symptom
+        "checklist: 'loss of bladder control?' - no. 'saddle numbness?' - no. back only stiff",  # a form answered
+        "my leg gave way at the finish line of the marathon, back a bit tight",
         "",
     ],
 )
