@@ -376,10 +376,11 @@ class RedFlagDetector:
         for match_id, start, end in self.matcher(doc):
             found.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
         symptoms = [span for group, spans in found.items() if not group.startswith(("_", "not:")) for span in spans]
-        clause, sentence = self._segments(doc, {i for start, end in symptoms for i in range(start, end)})
+        symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
+        clause, sentence = self._segments(doc, symptom_tokens)
         self._drop_false_hedges(doc, found, clause)
-        evidence = self._evidence(doc, found, symptoms, clause, sentence)
-        return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, evidence))
+        evidence = self._evidence(doc, found, symptoms, symptom_tokens, clause, sentence)
+        return Reading(self._finding(evidence), self._hedged(doc, found, symptoms, symptom_tokens, evidence))
 
     @staticmethod
     def _drop_false_hedges(doc: Doc, found: Dict[str, List[Tuple[int, int]]], clause: List[int]) -> None:
@@ -421,7 +422,7 @@ class RedFlagDetector:
         return None
 
     def _hedged(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
-                evidence: Optional[_Evidence]) -> bool:
+                symptom_tokens: Set[int], evidence: Optional[_Evidence]) -> bool:
         if evidence is None:  # a hypothetical or a general question
             return True
         if evidence.has("weight_loss") and evidence.has("deliberate"):
@@ -429,7 +430,6 @@ class RedFlagDetector:
         if any(_answered_no(doc, end) for _, end in symptoms):
             return True
         symptom_starts = [start for start, _ in symptoms]
-        symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
         for group in HEDGE_GROUPS:
             for start, end in found.get(group, []):
                 if group == "_negations":
@@ -443,14 +443,12 @@ class RedFlagDetector:
         return self._general_question(doc, _Evidence(doc))
 
     def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
-                  clause: List[int], sentence: List[int]) -> Optional[_Evidence]:
+                  symptom_tokens: Set[int], clause: List[int], sentence: List[int]) -> Optional[_Evidence]:
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         negations = [
             (s, e) for s, e in found.get("_negations", [])
             if not (e < len(doc) and token_key(doc[e]) in self.pseudo_negations)
         ]
-
-        symptom_tokens = {i for s, e in symptoms for i in range(s, e)}
 
         def denied(start: int, end: Optional[int] = None, ignored: Set[int] = frozenset()) -> bool:
             """A denial shortly before, in the same clause, not cut off by "and".
