@@ -9,12 +9,14 @@ PYTHON ?= $(shell command -v python$(PYTHON_VERSION) || echo python$(PYTHON_VERS
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 INSTALLED := $(VENV)/.installed-from-lock
+# Stated again in settings.py and config.yml, which Make cannot read; tests/test_settings.py
+# checks that the three agree.
 SPACY_PIPELINE := build/spacy/en_back_pain
 MODEL := models/back-pain-assistant.tar.gz
 TRAINING_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 KNOWLEDGE := $(wildcard knowledge/*.yml knowledge/*.py)
 # The red-flag classifier is trained with the model, on the development sets.
-RED_FLAG_TRAINING := $(wildcard evaluation/red_flags_dev*.yml) red_flags/classifier.py red_flags/component.py
+RED_FLAG_TRAINING := $(wildcard datasets/training/red_flags/*.yml) red_flags/classifier.py rasa_plugins/red_flag_nlu.py
 
 # Runtime configuration (README "Configuration"); override on the command line or environment.
 export RASA_PORT ?= 5005
@@ -26,9 +28,10 @@ export CLINIC_SQLITE_FILE ?= var/clinic.db
 export STAFF_WEBHOOK_URL ?=
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test check data spacy train benchmark tune-fallback red-flags-report lock clean
+.PHONY: help setup run shell test test-fast check format data spacy train benchmark tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,13 +67,23 @@ run: setup  ## start the action server (5055) and the assistant (5005) in the fo
 shell: setup  ## chat with the assistant in this terminal
 	@scripts/run-servers.sh shell
 
-check: $(INSTALLED)  ## generated data up to date, domain and data consistent
+check: $(INSTALLED)  ## lint, format, types; generated data up to date, domain and data consistent
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m knowledge.generate --check
 	$(BIN)/rasa data validate --fail-on-warning
+
+format: $(INSTALLED)  ## fix what ruff can: import order, formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: setup check  ## every test: unit, end to end, held-out NLU, conversation stories
 	$(BIN)/pytest
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
+
+test-fast: $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
+	$(BIN)/pytest -m "not servers and not evaluation"
 
 benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot
 	$(BIN)/python -m scripts.benchmark

@@ -7,17 +7,16 @@ Every answer is read here (slots with `custom` mappings), so a message that fill
 fields ("deep tissue next Tuesday afternoon") fills them all, and a message that is not an
 answer (a question, "stop", a red flag) is left to the rules in data/booking/rules.yml.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
-from actions import notify, store
 from actions.forms import (
     STORE_ERRORS,
     answer_to,
@@ -31,7 +30,9 @@ from actions.forms import (
     validate_name,
 )
 from booking import details, when
-from clinic import load_clinic
+from clinic import notify, records
+from clinic.details import load_clinic
+from red_flags.contract import RED_FLAG_CHECK
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +66,12 @@ def _when_from(tracker: Tracker) -> Optional[when.When]:
 
 
 class ValidateBookingForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_booking_form"
 
     # --- reading the answers ------------------------------------------------------------
 
-    async def extract_treatment(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_treatment(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         if is_for_the_rules(tracker):
             return {}
         found = details.match_treatment(latest_text(tracker), load_clinic().services)
@@ -81,7 +82,7 @@ class ValidateBookingForm(FormValidationAction):
             return {"treatment": latest_text(tracker)}  # checked (and refused) by the validator
         return {}
 
-    async def extract_appointment_day(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_appointment_day(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         said = _when_from(tracker)
         if said and said.day:
             return {"appointment_day": said.day.isoformat()}
@@ -89,7 +90,7 @@ class ValidateBookingForm(FormValidationAction):
             return {"appointment_day": "vague" if said.vague_day else latest_text(tracker)}
         return {}
 
-    async def extract_appointment_time(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_appointment_time(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         said = _when_from(tracker)
         if said and said.time:
             return {"appointment_time": said.time}
@@ -97,19 +98,19 @@ class ValidateBookingForm(FormValidationAction):
             return {"appointment_time": latest_text(tracker)}
         return {}
 
-    async def extract_patient_name(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_patient_name(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         return answer_to(tracker, "patient_name")
 
-    async def extract_contact(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_contact(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         return answer_to(tracker, "contact")
 
-    async def extract_visit_reason(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_visit_reason(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         if not requested(tracker, "visit_reason") or is_for_the_rules(tracker):
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         return {"visit_reason": "skip" if intent == "deny" else latest_text(tracker)}
 
-    async def extract_booking_confirmed(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_booking_confirmed(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         if not requested(tracker, "booking_confirmed") or is_for_the_rules(tracker):
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -135,7 +136,7 @@ class ValidateBookingForm(FormValidationAction):
         return {"booking_confirmed": None}
 
     @staticmethod
-    def _field_to_change(tracker: Tracker) -> Optional[Text]:
+    def _field_to_change(tracker: Tracker) -> Optional[str]:
         field = next(tracker.get_latest_entity_values("booking_field"), None)
         if field in CHANGEABLE:
             return field
@@ -149,7 +150,7 @@ class ValidateBookingForm(FormValidationAction):
 
     # --- checking them --------------------------------------------------------------------
 
-    def validate_treatment(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_treatment(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"treatment": None}
         services = load_clinic().services
@@ -158,7 +159,7 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(text=problem, buttons=_treatment_buttons())
         return {"treatment": treatment}
 
-    def validate_appointment_day(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_appointment_day(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"appointment_day": None}
         clinic = load_clinic()
@@ -166,9 +167,9 @@ class ValidateBookingForm(FormValidationAction):
             day = dt.date.fromisoformat(str(value))
         except ValueError:
             dispatcher.utter_message(
-                text="Which day exactly? For example \"next Tuesday\", \"tomorrow\" or \"3 December\"."
+                text='Which day exactly? For example "next Tuesday", "tomorrow" or "3 December".'
                 if value == "vague"
-                else "Sorry, I couldn't tell which day you mean. Try \"next Tuesday\", \"tomorrow\" or \"3 December\"."
+                else 'Sorry, I couldn\'t tell which day you mean. Try "next Tuesday", "tomorrow" or "3 December".'
             )
             return {"appointment_day": None}
         problem = when.problem_with_day(day, clinic, clinic.now())
@@ -183,14 +184,12 @@ class ValidateBookingForm(FormValidationAction):
             return {"appointment_day": day.isoformat(), "appointment_time": None}
         return {"appointment_day": day.isoformat()}
 
-    def validate_appointment_time(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_appointment_time(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"appointment_time": None}
         value = str(value)
         if value not in when.PARTS_OF_DAY and not _is_clock(value):
-            dispatcher.utter_message(
-                text="Sorry, I didn't catch a time. Try \"3pm\", \"10:30\", \"morning\" or \"any time\"."
-            )
+            dispatcher.utter_message(text='Sorry, I didn\'t catch a time. Try "3pm", "10:30", "morning" or "any time".')
             return {"appointment_time": None}
         day = tracker.get_slot("appointment_day")
         if not day or not _is_day(day):
@@ -202,19 +201,19 @@ class ValidateBookingForm(FormValidationAction):
             return {"appointment_time": None}
         return {"appointment_time": value}
 
-    def validate_patient_name(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_patient_name(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         return validate_name(value, dispatcher)
 
-    def validate_contact(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_contact(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         return validate_contact("contact", value, dispatcher)
 
-    def validate_visit_reason(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_visit_reason(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"visit_reason": None}
         reason, problem = details.check_reason(str(value))
         if problem:
             dispatcher.utter_message(text=problem)
-        elif tracker.latest_message.get("red_flag_check"):
+        elif tracker.latest_message.get(RED_FLAG_CHECK):
             # A single weak sign in the note: ask about the serious ones before the read-back.
             dispatcher.utter_message(response="utter_red_flag_check_in_booking")
         return {"visit_reason": reason}
@@ -236,7 +235,7 @@ def _is_day(value: str) -> bool:
         return False
 
 
-def _asked_before_latest_message(tracker: Tracker) -> Optional[Text]:
+def _asked_before_latest_message(tracker: Tracker) -> Optional[str]:
     """The form's question the latest message answered."""
     asked = answered = None
     for event in tracker.events:
@@ -247,11 +246,11 @@ def _asked_before_latest_message(tracker: Tracker) -> Optional[Text]:
     return answered
 
 
-def _treatment_buttons() -> List[Dict[Text, Text]]:
+def _treatment_buttons() -> List[Dict[str, str]]:
     return [{"title": service.capitalize(), "payload": service} for service in load_clinic().services]
 
 
-def _change_buttons() -> List[Dict[Text, Text]]:
+def _change_buttons() -> List[Dict[str, str]]:
     titles = {
         "treatment": "Treatment",
         "appointment": "Day or time",
@@ -260,12 +259,11 @@ def _change_buttons() -> List[Dict[Text, Text]]:
         "visit_reason": "Reason",
     }
     return [
-        {"title": title, "payload": f'/change_booking{{"booking_field": "{field}"}}'}
-        for field, title in titles.items()
+        {"title": title, "payload": f'/change_booking{{"booking_field": "{field}"}}'} for field, title in titles.items()
     ]
 
 
-def _summary(tracker: Tracker) -> Text:
+def _summary(tracker: Tracker) -> str:
     day = dt.date.fromisoformat(tracker.get_slot("appointment_day"))
     lines = [
         f"Treatment: {tracker.get_slot('treatment')}",
@@ -278,10 +276,10 @@ def _summary(tracker: Tracker) -> Text:
 
 
 class ActionAskTreatment(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_treatment"
 
-    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         dispatcher.utter_message(text="Which treatment would you like?", buttons=_treatment_buttons())
         return []
 
@@ -289,18 +287,16 @@ class ActionAskTreatment(Action):
 class ActionAskBookingConfirmed(Action):
     """The read-back: everything the clinic will get, with confirm / change / cancel."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_booking_confirmed"
 
-    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in ("change_booking", "deny") and _asked_before_latest_message(tracker) == "booking_confirmed":
             dispatcher.utter_message(text="What would you like to change?", buttons=_change_buttons())
             return []
         buttons = [{"title": "Confirm", "payload": "/confirm_booking"}]
-        buttons += [
-            {**button, "title": f"Change {button['title'].lower()}"} for button in _change_buttons()
-        ]
+        buttons += [{**button, "title": f"Change {button['title'].lower()}"} for button in _change_buttons()]
         buttons.append({"title": "Cancel", "payload": "/stop"})
         dispatcher.utter_message(
             text=f"Here is your booking request:\n{_summary(tracker)}\n\nShall I send it to the clinic?",
@@ -320,16 +316,16 @@ class ActionSubmitBooking(Action):
     nothing new is stored, the person hears the same reference again.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_booking"
 
-    async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         key = request_key(tracker, FORM)
         if not tracker.get_slot("booking_confirmed") or key is None:
             return self._already_sent(dispatcher, tracker)
         clinic = load_clinic()
         try:
-            booking = store.create_booking(
+            booking = records.create_booking(
                 request_key=key,
                 conversation_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel() or "unknown",
@@ -352,30 +348,28 @@ class ActionSubmitBooking(Action):
             f"is with {clinic.name}. Your reference is {booking['reference']}.\n\n"
             f"What happens next: the team will contact you at {tracker.get_slot('contact')} "
             "within one working day to confirm the exact time. This is a request, not yet a "
-            f"confirmed appointment. To cancel, tell me \"cancel {booking['reference']}\" or call "
+            f'confirmed appointment. To cancel, tell me "cancel {booking["reference"]}" or call '
             f"{clinic.phone}.",
             _booking_payload(booking),
         )
         notify.send_in_background(
-            {"event": "booking_requested", **store.as_plain(booking), "conversation_id": tracker.sender_id}
+            {"event": "booking_requested", **records.as_plain(booking), "conversation_id": tracker.sender_id}
         )
-        return [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [
-            SlotSet("booking_reference", booking["reference"])
-        ]
+        return [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [SlotSet("booking_reference", booking["reference"])]
 
     @staticmethod
-    def _already_sent(dispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    def _already_sent(dispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         reference = tracker.get_slot("booking_reference")
         if reference:
             utter_with_payload(
                 dispatcher,
                 tracker,
                 f"Your booking request {reference} is already with the clinic; nothing more to do.",
-                {"booking": {"reference": reference, "status": store.REQUESTED}},
+                {"booking": {"reference": reference, "status": records.REQUESTED}},
             )
         else:
             dispatcher.utter_message(
-                text="There's no booking request waiting to be sent. Say \"book a massage\" to start one."
+                text='There\'s no booking request waiting to be sent. Say "book a massage" to start one.'
             )
         return []
 
@@ -383,10 +377,10 @@ class ActionSubmitBooking(Action):
 class ActionForgetBooking(Action):
     """After "stop": the half-filled booking is dropped, so the next one starts clean."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_forget_booking"
 
-    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         return [SlotSet(slot, None) for slot in BOOKING_SLOTS + ("cancel_reference", "cancel_contact")]
 
 
@@ -394,10 +388,10 @@ class ActionForgetBooking(Action):
 
 
 class ValidateCancelBookingForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_cancel_booking_form"
 
-    async def extract_cancel_reference(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_cancel_reference(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         if is_for_the_rules(tracker):
             return {}
         reference = details.find_reference(latest_text(tracker), "BK")
@@ -407,32 +401,30 @@ class ValidateCancelBookingForm(FormValidationAction):
             return {"cancel_reference": latest_text(tracker)}
         return {}
 
-    async def extract_cancel_contact(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_cancel_contact(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         return answer_to(tracker, "cancel_contact")
 
-    def validate_cancel_reference(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_cancel_reference(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"cancel_reference": None}
         reference = details.find_reference(str(value), "BK")
         if not reference:
-            dispatcher.utter_message(
-                text="Booking references look like BK-7Q2M."
-            )
+            dispatcher.utter_message(text="Booking references look like BK-7Q2M.")
         return {"cancel_reference": reference}
 
-    def validate_cancel_contact(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_cancel_contact(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         return validate_contact("cancel_contact", value, dispatcher)
 
 
 class ActionCancelBooking(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_booking"
 
-    async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         clinic = load_clinic()
         forget = [SlotSet("cancel_reference", None), SlotSet("cancel_contact", None)]
         try:
-            booking = store.cancel_booking(tracker.get_slot("cancel_reference"), tracker.get_slot("cancel_contact"))
+            booking = records.cancel_booking(tracker.get_slot("cancel_reference"), tracker.get_slot("cancel_contact"))
         except STORE_ERRORS:
             logger.exception("Could not cancel a booking for %s", tracker.sender_id)
             utter_store_failure(dispatcher, "cancellation")
@@ -454,6 +446,6 @@ class ActionCancelBooking(Action):
             _booking_payload(booking),
         )
         notify.send_in_background(
-            {"event": "booking_cancelled", **store.as_plain(booking), "conversation_id": tracker.sender_id}
+            {"event": "booking_cancelled", **records.as_plain(booking), "conversation_id": tracker.sender_id}
         )
         return forget

@@ -1,7 +1,8 @@
 """Low-confidence messages: first ask which topic was meant, then offer the clinic's contact."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,7 +13,7 @@ FALLBACK_INTENT = "nlu_fallback"
 MAX_SUGGESTIONS = 3
 
 
-def _previous_user_intent(tracker: Tracker) -> Optional[Text]:
+def _previous_user_intent(tracker: Tracker) -> Optional[str]:
     """The intent of the user message before the latest one, if any."""
     user_events = [event for event in tracker.events if event.get("event") == "user"]
     if len(user_events) < 2:
@@ -20,11 +21,9 @@ def _previous_user_intent(tracker: Tracker) -> Optional[Text]:
     return ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
 
 
-def likely_topics(parse_data: Dict[Text, Any], limit: int = MAX_SUGGESTIONS) -> List[Topic]:
+def likely_topics(parse_data: Dict[str, Any], limit: int = MAX_SUGGESTIONS) -> List[Topic]:
     """FAQ topics the response selector ranked highest for the message, best first."""
-    ranking = (
-        (parse_data.get("response_selector") or {}).get("faq", {}).get("ranking") or []
-    )
+    ranking = (parse_data.get("response_selector") or {}).get("faq", {}).get("ranking") or []
     known = topics_by_id()
     topics: List[Topic] = []
     for candidate in ranking:
@@ -38,12 +37,10 @@ def likely_topics(parse_data: Dict[Text, Any], limit: int = MAX_SUGGESTIONS) -> 
 
 
 class ActionClarifyTopic(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify_topic"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         if _previous_user_intent(tracker) == FALLBACK_INTENT:
             dispatcher.utter_message(response="utter_contact_after_fallback")
             return []
@@ -53,7 +50,5 @@ class ActionClarifyTopic(Action):
             return []
         buttons = [{"title": topic.title, "payload": topic.canonical_question} for topic in topics]
         buttons.append({"title": "None of these", "payload": "/human_handoff"})
-        dispatcher.utter_message(
-            text="I'm not sure I understood. Did you mean one of these?", buttons=buttons
-        )
+        dispatcher.utter_message(text="I'm not sure I understood. Did you mean one of these?", buttons=buttons)
         return []

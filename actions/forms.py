@@ -1,17 +1,19 @@
 """What the booking, referral and cancellation conversations share: reading the person's
 answers inside a form, sending a reply with a machine-readable payload, and the key that makes
 a repeated confirm find the request stored the first time."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking import details
-from clinic import load_clinic
+from clinic.details import load_clinic
+from red_flags.contract import ESCALATION_INTENTS
 
 # The clinic database being down or full; the person is told, nothing is half-stored.
 STORE_ERRORS = (SQLAlchemyError, OSError, RuntimeError)
@@ -19,7 +21,6 @@ STORE_ERRORS = (SQLAlchemyError, OSError, RuntimeError)
 # Messages the form leaves to the rules: leaving the form and red flags. Questions about
 # the clinic or back pain are answered by a rule, and then the form asks again.
 LEAVE_INTENT = "stop"
-ESCALATION_INTENTS = {"red_flag_emergency", "red_flag_urgent"}
 QUESTION_INTENTS = {
     "faq",
     "clinic_hours",
@@ -31,16 +32,46 @@ QUESTION_INTENTS = {
     "human_handoff",
 }
 _QUESTION_WORDS = {
-    "what", "why", "how", "when", "where", "who", "which", "can", "could", "does", "do",
-    "is", "are", "should", "will", "would", "whats", "what's", "hows",
+    "what",
+    "why",
+    "how",
+    "when",
+    "where",
+    "who",
+    "which",
+    "can",
+    "could",
+    "does",
+    "do",
+    "is",
+    "are",
+    "should",
+    "will",
+    "would",
+    "whats",
+    "what's",
+    "hows",
 }
 # "Stop" must be short and say so to count: "I want the pain to stop" is a reason and
 # "Bob Stone" a name, not a way out.
 MAX_WORDS_TO_LEAVE = 6
 MIN_CONFIDENCE_TO_LEAVE = 0.8
 LEAVE_WORDS = {
-    "stop", "never", "nevermind", "forget", "cancel", "quit", "exit", "changed", "later",
-    "leave", "enough", "don't", "dont", "not", "no",
+    "stop",
+    "never",
+    "nevermind",
+    "forget",
+    "cancel",
+    "quit",
+    "exit",
+    "changed",
+    "later",
+    "leave",
+    "enough",
+    "don't",
+    "dont",
+    "not",
+    "no",
 }
 
 
@@ -67,22 +98,22 @@ def is_for_the_rules(tracker: Tracker) -> bool:
     return intent in QUESTION_INTENTS and looks_like_question(text)
 
 
-def requested(tracker: Tracker, slot: Text) -> bool:
+def requested(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot
 
 
-def latest_text(tracker: Tracker) -> Text:
+def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
-def answer_to(tracker: Tracker, slot: Text) -> Dict[Text, Any]:
+def answer_to(tracker: Tracker, slot: str) -> Dict[str, Any]:
     """The person's whole message when the form asked for ``slot`` (checked by the validator)."""
     if requested(tracker, slot) and not is_for_the_rules(tracker):
         return {slot: latest_text(tracker)}
     return {}
 
 
-def validate_contact(slot: Text, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+def validate_contact(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
     if value is None:
         return {slot: None}
     contact, problem = details.check_contact(str(value), load_clinic().country)
@@ -91,7 +122,7 @@ def validate_contact(slot: Text, value: Any, dispatcher: CollectingDispatcher) -
     return {slot: contact}
 
 
-def validate_name(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+def validate_name(value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
     if value is None:
         return {"patient_name": None}
     name, problem = details.check_name(str(value))
@@ -100,7 +131,7 @@ def validate_name(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, An
     return {"patient_name": name}
 
 
-def request_key(tracker: Tracker, form: Text) -> Optional[Text]:
+def request_key(tracker: Tracker, form: str) -> Optional[str]:
     """Identifies one run of ``form`` in this conversation: the time it was activated.
 
     The same for every confirm of that run (a double click, a retried action), different for
@@ -112,9 +143,7 @@ def request_key(tracker: Tracker, form: Text) -> Optional[Text]:
     return None
 
 
-def utter_with_payload(
-    dispatcher: CollectingDispatcher, tracker: Tracker, text: Text, payload: Dict[Text, Any]
-) -> None:
+def utter_with_payload(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, payload: Dict[str, Any]) -> None:
     """A reply with a machine-readable payload: `custom` on REST, the `bot_uttered` body on
     socket.io (which sends a custom message's `data`). Telegram shows the text; the payload
     stays in the conversation's events for monitoring (Rasa's Telegram output skips it)."""
@@ -124,7 +153,7 @@ def utter_with_payload(
         dispatcher.utter_message(text=text, json_message=payload)
 
 
-def utter_store_failure(dispatcher: CollectingDispatcher, what: Text, retry_payload: Optional[Text] = None) -> None:
+def utter_store_failure(dispatcher: CollectingDispatcher, what: str, retry_payload: Optional[str] = None) -> None:
     clinic = load_clinic()
     dispatcher.utter_message(
         text=f"Sorry, I couldn't save your {what} just now, so nothing has reached the clinic yet. "

@@ -3,6 +3,7 @@
 Each ``check_*`` returns ``(value, problem)``: the cleaned value to store, or a sentence that
 tells the person what to type instead. Nothing that fails a check is ever stored.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,7 +53,11 @@ def match_treatment(text: str, services: Sequence[str]) -> Optional[str]:
     for service in services:
         if service.lower() in " ".join(words):
             return service
-        distinctive = [w for w in re.findall(r"[a-z]+", service.lower()) if w not in {"massage", "assessment", "therapy", "session"}]
+        distinctive = [
+            w
+            for w in re.findall(r"[a-z]+", service.lower())
+            if w not in {"massage", "assessment", "therapy", "session"}
+        ]
         # Matching on the first five letters lets "relaxing", "sport" and "physio" count.
         if distinctive and all(any(word[:5] == key[:5] for word in words) for key in distinctive):
             found.append(service)
@@ -71,13 +76,10 @@ def check_name(text: str) -> Tuple[Optional[str], Optional[str]]:
     if not name:
         return None, "I didn't catch a name."
     if len(name) > MAX_NAME_LENGTH:
-        return None, (
-            f"That's longer than a name can be here ({MAX_NAME_LENGTH} characters at most)."
-        )
+        return None, (f"That's longer than a name can be here ({MAX_NAME_LENGTH} characters at most).")
     if looks_hostile(name) or not _NAME.match(name):
         return None, (
-            "I can only take a name made of letters (spaces, hyphens and apostrophes are fine), "
-            "like Maria O'Neill."
+            "I can only take a name made of letters (spaces, hyphens and apostrophes are fine), like Maria O'Neill."
         )
     return name, None
 

@@ -5,6 +5,7 @@ dateparser reads the dates ("3 December", "in two weeks", "the 30th"). It misses
 forms ("next Tuesday", "tmrw", "at 3", "afternoon"), so those are handled here before it. A
 time is either exact ("15:00") or a part of the day ("afternoon", "any time").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ from typing import Optional, Tuple
 from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 
-from clinic import WEEKDAYS, Clinic
+from clinic.details import WEEKDAYS, Clinic
 
 ANY_TIME = "any time"
 # Part of the day -> the start times it covers (clipped to the opening hours of the day).
@@ -43,18 +44,22 @@ _SHORT_FORM_PATTERNS = [
     (re.compile(rf"\b(?:{pattern})\b"), replacement) for pattern, replacement in _SHORT_FORMS.items()
 ]
 _ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
 }
-_CLOCK_WITH_MERIDIEM = re.compile(
-    r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)(?=\W|$)"
-)
+_CLOCK_WITH_MERIDIEM = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)(?=\W|$)")
 _CLOCK_24H = re.compile(r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b")
 _BARE_HOUR = re.compile(r"\b(?:at|@|around|about|for)\s+(\d{1,2})(?:\s*o'?\s*clock)?\b(?!\s*(?:st|nd|rd|th|/|-|\.\d))")
 _PART_OF_DAY = re.compile(r"\b(morning|afternoon|evening|tonight|any time)\b")
-_WEEKDAY = re.compile(
-    r"\b(?:(next|this|coming|on)\s+)?(" + "|".join(WEEKDAYS) + r")\b"
-)
+_WEEKDAY = re.compile(r"\b(?:(next|this|coming|on)\s+)?(" + "|".join(WEEKDAYS) + r")\b")
 _DAY_OF_MONTH_ONLY = re.compile(
     r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
 )
@@ -89,23 +94,23 @@ def _take_time(text: str) -> Tuple[Optional[str], str]:
             return None, text
         is_pm = match.group(3).startswith("p")
         hour = hour % 12 + (12 if is_pm else 0)
-        return f"{hour:02d}:{minute:02d}", text[: match.start()] + " " + text[match.end():]
+        return f"{hour:02d}:{minute:02d}", text[: match.start()] + " " + text[match.end() :]
     match = _CLOCK_24H.search(text)
     if match:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour <= _LATEST_AMBIGUOUS_PM_HOUR and hour != 0:
             hour += 12
-        return f"{hour:02d}:{minute:02d}", text[: match.start()] + " " + text[match.end():]
+        return f"{hour:02d}:{minute:02d}", text[: match.start()] + " " + text[match.end() :]
     match = _BARE_HOUR.search(text)
     if match and 1 <= int(match.group(1)) <= 12:
         hour = int(match.group(1))
         if hour <= _LATEST_AMBIGUOUS_PM_HOUR:
             hour += 12
-        return f"{hour:02d}:00", text[: match.start()] + " " + text[match.end():]
+        return f"{hour:02d}:00", text[: match.start()] + " " + text[match.end() :]
     match = _PART_OF_DAY.search(text)
     if match:
         part = "evening" if match.group(1) == "tonight" else match.group(1)
-        remaining = text[: match.start()] + " " + text[match.end():]
+        remaining = text[: match.start()] + " " + text[match.end() :]
         if match.group(1) == "tonight":
             remaining += " today"
         return part, remaining
@@ -192,10 +197,7 @@ def problem_with_day(day: dt.date, clinic: Clinic, now: dt.datetime) -> Optional
         return f"We take requests up to {clinic.days_ahead} days ahead."
     if clinic.hours_on(day) is None:
         open_days = [d.capitalize() + "s" for d in WEEKDAYS if clinic.opening_hours[d] != "closed"]
-        return (
-            f"We're closed on {day:%A}s. We're open {', '.join(open_days[:-1])} and "
-            f"{open_days[-1]}."
-        )
+        return f"We're closed on {day:%A}s. We're open {', '.join(open_days[:-1])} and {open_days[-1]}."
     return None
 
 

@@ -3,6 +3,7 @@
 Staff edit the YAML files; ``python -m knowledge.generate`` turns them into Rasa training
 data (``data/faq/``). The action server reads topic titles from here too.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from clinic import PLACEHOLDERS
+from clinic.details import PLACEHOLDERS
 
 KNOWLEDGE_DIR = Path(__file__).parent
 TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -57,9 +58,7 @@ def _topic_from(entry: dict, source: Optional[str], file_name: str) -> Topic:
         raise KnowledgeError(f"{where}: answer is empty")
     unknown = set(PLACEHOLDER.findall(answer)) - set(PLACEHOLDERS)
     if unknown or answer.count("{") != answer.count("}"):
-        raise KnowledgeError(
-            f"{where}: curly braces are only for clinic details: {', '.join(PLACEHOLDERS)}"
-        )
+        raise KnowledgeError(f"{where}: curly braces are only for clinic details: {', '.join(PLACEHOLDERS)}")
     return Topic(
         id=topic_id,
         title=title,
@@ -92,13 +91,11 @@ def _check_across_topics(topics: List[Topic]) -> None:
         for question in topic.questions:
             previous = owner.setdefault(question.lower(), topic.id)
             if previous != topic.id:
-                raise KnowledgeError(
-                    f"question {question!r} is in both {previous} and {topic.id}"
-                )
+                raise KnowledgeError(f"question {question!r} is in both {previous} and {topic.id}")
         if topic.follow_up and topic.follow_up not in ids:
             raise KnowledgeError(f"{topic.id}: follow_up {topic.follow_up!r} is not a topic")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def topics_by_id() -> Dict[str, Topic]:
     return {topic.id: topic for topic in load_topics()}

@@ -8,6 +8,7 @@ builds its own, reproducibly, from a blank English pipeline:
 
     python -m nlp.build_spacy_pipeline build/spacy/en_back_pain
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,6 +17,7 @@ from typing import Dict, List
 
 import spacy
 import yaml
+from spacy.pipeline import AttributeRuler, Lemmatizer
 
 SPELLING_FILE = Path(__file__).with_name("spelling.yml")
 PIPELINE_NAME = "back_pain"
@@ -30,9 +32,10 @@ def load_spelling_variants(path: Path = SPELLING_FILE) -> Dict[str, List[str]]:
 def build(spelling: Dict[str, List[str]]) -> spacy.language.Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    ruler = nlp.add_pipe("attribute_ruler")
+    ruler: AttributeRuler = nlp.add_pipe("attribute_ruler")  # type: ignore[assignment]
     nlp.initialize()  # loads the lemma lookup tables from spacy-lookups-data
-    lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    lemmatizer: Lemmatizer = nlp.get_pipe("lemmatizer")  # type: ignore[assignment]
+    lemmas = lemmatizer.lookups.get_table("lemma_lookup")
     for word, variants in spelling.items():
         ruler.add(
             patterns=[[{"LOWER": {"IN": variants}}]],

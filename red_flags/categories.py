@@ -1,4 +1,5 @@
 """Plain-words explanations of each red-flag category (red_flags/categories.yml)."""
+
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,7 @@ import yaml
 CATEGORIES_FILE = Path(__file__).with_name("categories.yml")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def explanations() -> Dict[str, Dict[str, str]]:
     """{level: {category: text}}, read once."""
     raw = yaml.safe_load(CATEGORIES_FILE.read_text(encoding="utf-8"))

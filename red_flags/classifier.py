@@ -1,7 +1,7 @@
 """A trained second opinion beside the lexicon, for wordings the lexicon does not know.
 
 A logistic regression over character and word n-grams of the lemmatised message, trained
-when the assistant is trained on the development sets (evaluation/red_flags_dev*.yml: each
+when the assistant is trained on the development sets (datasets/training/red_flags/: each
 category, weak signs, near misses) plus every other training phrasing of the assistant as
 "no red flag". ``combine`` says when it is heard: only to escalate, never to calm. It
 escalates what the lexicon found nothing (or a weak sign) in, and raises the lexicon's URGENT
@@ -14,6 +14,7 @@ should cancel, I fainted in the shower").
 The thresholds were chosen with leave-one-set-out cross-validation on the development sets
 (``python -m red_flags.classifier``), never on the test set in tests/red_flags/.
 """
+
 from __future__ import annotations
 
 import glob
@@ -28,10 +29,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from spacy.tokens import Doc
 
-from red_flags.detector import EMERGENCY, URGENT, Finding, Reading
+from red_flags.contract import EMERGENCY, URGENT
+from red_flags.detector import Finding, Reading
+from settings import PROJECT_DIR, spacy_pipeline
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEVELOPMENT_SETS = "evaluation/red_flags_dev*.yml"
+DEVELOPMENT_SETS = "datasets/training/red_flags/*.yml"
 NO_RED_FLAG = "none"
 # Probability mass on EMERGENCY categories for an emergency; on EMERGENCY and URGENT together
 # for an urgent escalation. Leave-one-set-out on the development sets (32 sets): with these, the
@@ -81,7 +83,7 @@ class RedFlagModel:
         self.pipeline = pipeline
 
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[str]) -> "RedFlagModel":
+    def train(cls, texts: Sequence[str], labels: Sequence[str]) -> RedFlagModel:
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
             TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
@@ -99,12 +101,14 @@ class RedFlagModel:
         for p in self.pipeline.predict_proba(list(texts)):
             p_emergency = float(sum(p[i] for i in emergency))
             p_urgent = float(sum(p[i] for i in urgent))
-            rows.append((
-                p_emergency,
-                p_urgent,
-                _likeliest(classes, p, emergency, p_emergency),
-                _likeliest(classes, p, urgent, p_urgent),
-            ))
+            rows.append(
+                (
+                    p_emergency,
+                    p_urgent,
+                    _likeliest(classes, p, emergency, p_emergency),
+                    _likeliest(classes, p, urgent, p_urgent),
+                )
+            )
         return rows
 
 
@@ -117,9 +121,13 @@ def _likeliest(classes: Sequence[str], p: Sequence[float], indices: Sequence[int
 Thresholds = Tuple[float, float, float]  # emergency, urgent, raise
 
 
-def combine(reading: Reading, probabilities: Probabilities, quote: Tuple[str, ...],
-            thresholds: Thresholds = (EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD),
-            hedged_thresholds: Thresholds = HEDGED_THRESHOLDS) -> Optional[Finding]:
+def combine(
+    reading: Reading,
+    probabilities: Probabilities,
+    quote: Tuple[str, ...],
+    thresholds: Thresholds = (EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD),
+    hedged_thresholds: Thresholds = HEDGED_THRESHOLDS,
+) -> Optional[Finding]:
     """The assistant's verdict from the lexicon's reading and the classifier's probabilities.
 
     The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
@@ -134,13 +142,18 @@ def combine(reading: Reading, probabilities: Probabilities, quote: Tuple[str, ..
         if p_emergency >= raise_threshold:
             return Finding(EMERGENCY, emergency_category, lexicon.matched)
         return lexicon
-    verdict = decide(p_emergency, p_urgent, emergency_category, urgent_category,
-                     emergency_threshold, urgent_threshold)
+    verdict = decide(p_emergency, p_urgent, emergency_category, urgent_category, emergency_threshold, urgent_threshold)
     return Finding(verdict[0], verdict[1], quote) if verdict else lexicon
 
 
-def decide(p_emergency: float, p_urgent: float, emergency_category: str, urgent_category: str,
-           emergency_threshold: float = EMERGENCY_THRESHOLD, urgent_threshold: float = URGENT_THRESHOLD):
+def decide(
+    p_emergency: float,
+    p_urgent: float,
+    emergency_category: str,
+    urgent_category: str,
+    emergency_threshold: float = EMERGENCY_THRESHOLD,
+    urgent_threshold: float = URGENT_THRESHOLD,
+):
     if p_emergency >= emergency_threshold:
         return EMERGENCY, emergency_category
     if p_emergency + p_urgent >= urgent_threshold:
@@ -156,8 +169,10 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
     from red_flags.detector import RedFlagDetector
 
     detector = RedFlagDetector(nlp)
-    sets = {path: development_examples(Path(path).relative_to(PROJECT_DIR).as_posix())
-            for path in sorted(glob.glob(str(PROJECT_DIR / DEVELOPMENT_SETS)))}
+    sets = {
+        path: development_examples(Path(path).relative_to(PROJECT_DIR).as_posix())
+        for path in sorted(glob.glob(str(PROJECT_DIR / DEVELOPMENT_SETS)))
+    }
     negatives = [(text, NO_RED_FLAG) for text in other_phrasings]
     docs = {text: nlp(text.lower()) for rows in sets.values() for text, _ in rows}
     docs.update({text: nlp(text.lower()) for text, _ in negatives})
@@ -165,7 +180,9 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
     for held_out, test in sets.items():
         train = [row for path, rows in sets.items() if path != held_out for row in rows] + negatives
         model = RedFlagModel.train([normalise(docs[t]) for t, _ in train], [label for _, label in train])
-        for (text, label), probabilities in zip(test, model.probabilities([normalise(docs[t]) for t, _ in test])):
+        for (text, label), probabilities in zip(
+            test, model.probabilities([normalise(docs[t]) for t, _ in test]), strict=True
+        ):
             scored.append((label, detector.read(docs[text]), probabilities))
 
     def figures(rows, thresholds: Thresholds, hedged_thresholds: Thresholds, with_lexicon: bool) -> str:
@@ -187,24 +204,29 @@ def cross_validate(nlp, other_phrasings: Iterable[str]) -> None:
     print(f"All messages, hedged ones at {HEDGED_THRESHOLDS}:")
     print("thresholds: emergency urgent raise | classifier alone       | with the lexicon")
     for thresholds in itertools.product((0.4, 0.5, 0.6, 0.7), (0.7, 0.8, 0.9), (0.5, 0.6, 0.7)):
-        print("            {:.2f}      {:.2f}   {:.2f}  | ".format(*thresholds)
-              + figures(scored, thresholds, HEDGED_THRESHOLDS, False) + " | "
-              + figures(scored, thresholds, HEDGED_THRESHOLDS, True))
+        print(
+            "            {:.2f}      {:.2f}   {:.2f}  | ".format(*thresholds)
+            + figures(scored, thresholds, HEDGED_THRESHOLDS, False)
+            + " | "
+            + figures(scored, thresholds, HEDGED_THRESHOLDS, True)
+        )
     # The lexicon has read every development set, so "with the lexicon" flatters it; in hedged
     # messages the classifier alone shows what hearing it costs and buys.
     print(f"The {len(hedged_rows)} messages with hedging words, by the classifier alone:")
     print("thresholds: emergency urgent raise | classifier alone")
     for emergency, urgent in itertools.product((0.6, 0.7, 0.8, 0.9), (0.9, 0.95, 0.99)):
         hedged = (emergency, urgent, emergency)
-        print("            {:.2f}      {:.2f}   {:.2f}  | ".format(*hedged)
-              + figures(hedged_rows, unhedged, hedged, False))
+        print(
+            "            {:.2f}      {:.2f}   {:.2f}  | ".format(*hedged)
+            + figures(hedged_rows, unhedged, hedged, False)
+        )
 
 
 if __name__ == "__main__":
     import spacy
     from rasa.shared.nlu.training_data.loading import load_data
 
-    pipeline = sys.argv[1] if len(sys.argv) > 1 else str(PROJECT_DIR / "build/spacy/en_back_pain")
+    pipeline = sys.argv[1] if len(sys.argv) > 1 else str(spacy_pipeline())
     phrasings = [
         example.get("text")
         for path in sorted((PROJECT_DIR / "data").rglob("nlu.yml"))

@@ -7,6 +7,7 @@ sentence with words saying the symptom has passed (or, for injuries, was long ag
 in ``RULES`` then combine what is left into a tier and category, EMERGENCY before URGENT. One
 weak sign on its own gives a CHECK: ask a follow-up question instead of raising an alarm.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,18 +15,16 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Token
 
-LEXICON_FILE = Path(__file__).with_name("lexicon.yml")
+from red_flags.contract import CHECK, EMERGENCY, URGENT
 
-EMERGENCY = "emergency"
-URGENT = "urgent"
-CHECK = "check"  # a single weak sign: ask a follow-up question
+LEXICON_FILE = Path(__file__).with_name("lexicon.yml")
 
 CLAUSE_BREAKS = {",", ";", ".", "!", "?", ":", "-", "–", "—", "(", ")", "\n", "+"}
 CLAUSE_WORDS = {"but", "though", "although", "however", "except", "anyway", "just", "only", "now", "lately", "and"}
@@ -207,9 +206,11 @@ RULES: Sequence[Rule] = (
     (
         URGENT,
         "fragility_fracture",
-        lambda e: (e.first("fragile_bones", "old_age", "minor_event") + e.old_age[:1])
-        if (e.has("fragile_bones") or _old(e)) and e.has("minor_event") and (e.has("pain") or e.has("back"))
-        else [],
+        lambda e: (
+            (e.first("fragile_bones", "old_age", "minor_event") + e.old_age[:1])
+            if (e.has("fragile_bones") or _old(e)) and e.has("minor_event") and (e.has("pain") or e.has("back"))
+            else []
+        ),
     ),
     (URGENT, "injury_onset", _with("injury", "pain", "back")),
     (
@@ -222,7 +223,11 @@ RULES: Sequence[Rule] = (
         "night_or_rest_pain",
         _any(
             _all("night", "rest_no_relief"),
-            lambda e: e.first("night") + e.near("rest_word", "no_relief", 6) if e.has("night") and e.near("rest_word", "no_relief", 6) else [],
+            lambda e: (
+                e.first("night") + e.near("rest_word", "no_relief", 6)
+                if e.has("night") and e.near("rest_word", "no_relief", 6)
+                else []
+            ),
         ),
     ),
     (
@@ -237,9 +242,11 @@ RULES: Sequence[Rule] = (
     (
         URGENT,
         "recent_spinal_surgery",
-        lambda e: e.first("spinal_surgery", "worsening")
-        if e.has("spinal_surgery") and (e.has("worsening") or (e.has("recent") and e.has("pain")))
-        else [],
+        lambda e: (
+            e.first("spinal_surgery", "worsening")
+            if e.has("spinal_surgery") and (e.has("worsening") or (e.has("recent") and e.has("pain")))
+            else []
+        ),
     ),
 )
 
@@ -247,22 +254,44 @@ RULES: Sequence[Rule] = (
 WEAK_SIGNS: Sequence[Tuple[str, Callable[[_Evidence], List[Tuple[int, int]]]]] = (
     ("night_pain", _with("night")),
     ("pain_at_rest", _any(_with("rest_no_relief", "pain", "back"), _near("rest_word", "no_relief", 6))),
-    ("older_age", lambda e: (e.old_age[:1] or e.first("old_age")) if _old(e) and (e.has("pain") or e.has("back")) else []),
+    (
+        "older_age",
+        lambda e: (e.old_age[:1] or e.first("old_age")) if _old(e) and (e.has("pain") or e.has("back")) else [],
+    ),
     ("pain_on_coughing", _with("cough_or_sneeze", "pain", "back")),
 )
 
 # Body parts, people and resting cannot be denied ("doesn't do much for my back" still means
 # the back; "doesn't ease with rest" denies the relief, not the rest).
 NOT_DENIABLE = {
-    "back", "leg", "saddle_area", "both_legs", "sex_context", "rest_word", "family", "first_person", "third_person", "self_or_family",
+    "back",
+    "leg",
+    "saddle_area",
+    "both_legs",
+    "sex_context",
+    "rest_word",
+    "family",
+    "first_person",
+    "third_person",
+    "self_or_family",
 }
 # Events long ago ("fell off a horse as a child", "in 2015") do not count in their sentence;
 # other signs only in the clause that says so; history that matters whenever it happened
 # (cancer, thin bones) always counts.
 PAST_EVENTS = {"major_trauma", "injury", "spinal_surgery", "minor_event", "foot_drop"}
 LASTING_HISTORY = {
-    "cancer", "fragile_bones", "weight_loss", "deliberate", "infection_risk", "spinal_surgery",
-    "family", "first_person", "third_person", "self_or_family", "back", "pain",
+    "cancer",
+    "fragile_bones",
+    "weight_loss",
+    "deliberate",
+    "infection_risk",
+    "spinal_surgery",
+    "family",
+    "first_person",
+    "third_person",
+    "self_or_family",
+    "back",
+    "pain",
 }
 # Words after which a denial no longer applies ("nothing helps and both legs are numb").
 SCOPE_BREAKS = {"and", "so", "then", "now", "but"}
@@ -277,8 +306,32 @@ QUOTES_AND_DASHES = {"'", '"', "-", "–", "—", ":"}
 SPREADING_PARTS = {"arm", "jaw", "neck", "shoulder", "nausea"}
 # "40.5 kg", "38.5 hours": a bare number followed by one of these is no temperature.
 NOT_TEMPERATURE = {
-    "kg", "kgs", "kilo", "kilos", "lb", "lbs", "stone", "pound", "pounds", "£", "%", "km", "mile", "miles",
-    "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "week", "weeks", "year", "years",
+    "kg",
+    "kgs",
+    "kilo",
+    "kilos",
+    "lb",
+    "lbs",
+    "stone",
+    "pound",
+    "pounds",
+    "£",
+    "%",
+    "km",
+    "mile",
+    "miles",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "week",
+    "weeks",
+    "year",
+    "years",
 }
 # "like after a marathon", "like I'd done leg day": a comparison, not the activity ("like jelly
 # after leg day" is the activity). Words from "like" to the activity, and the word after "like".
@@ -293,10 +346,32 @@ DATED_HISTORY = {"cancer", "fragile_bones", "infection_risk"}
 # History that may belong to somebody else ("my dad had cancer years ago").
 HISTORY = {"cancer", "weight_loss", "spinal_surgery", "old_age"}
 HEDGE_GROUPS = {
-    "_negations", "_idioms", "_resolved", "_long_ago", "_exertion", "_seat_pressure", "_denied_after", "_when_young",
+    "_negations",
+    "_idioms",
+    "_resolved",
+    "_long_ago",
+    "_exertion",
+    "_seat_pressure",
+    "_denied_after",
+    "_when_young",
     "_back_fine",
 }
-QUESTION_OPENERS = {"what", "is", "are", "can", "could", "does", "do", "should", "how", "why", "which", "when", "will", "would"}
+QUESTION_OPENERS = {
+    "what",
+    "is",
+    "are",
+    "can",
+    "could",
+    "does",
+    "do",
+    "should",
+    "how",
+    "why",
+    "which",
+    "when",
+    "will",
+    "would",
+}
 
 
 class RedFlagDetector:
@@ -309,7 +384,15 @@ class RedFlagDetector:
         for concept, phrases in (lexicon.get("exclusions") or {}).items():
             self.matcher.add(f"not:{concept}", self._patterns(phrases))
         for group in (
-            "idioms", "negations", "resolved", "long_ago", "exertion", "seat_pressure", "hypothetical", "reports", "denied_after",
+            "idioms",
+            "negations",
+            "resolved",
+            "long_ago",
+            "exertion",
+            "seat_pressure",
+            "hypothetical",
+            "reports",
+            "denied_after",
             "back_fine",
         ):
             self.matcher.add(f"_{group}", self._patterns(lexicon[group]))
@@ -320,13 +403,73 @@ class RedFlagDetector:
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old", "OP": "?"}],
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["yo", "y/o"]}}],
                 [{"LOWER": {"IN": ["aged", "age", "turned", "turning", "i'm", "im", "am"]}}, {"LIKE_NUM": True}],
-                [{"LOWER": {"IN": ["i", "she", "he", "who", "mum", "mom", "mam", "ma", "dad", "nan", "gran", "husband", "wife", "father", "mother",
-                                     "hubby", "partner", "grandad", "grandma", "auntie", "aunt", "uncle"]}},
-                 {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}}, {"LIKE_NUM": True}],
-                [{"LOWER": {"IN": ["(", "at", "aged", ","]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": [")", ",", "and", "now"]}}],
-                [{"LOWER": {"IN": ["mum", "mom", "dad", "nan", "gran", "grandma", "grandad", "father", "mother", "husband", "wife",
-                                     "aunt", "aunty", "auntie", "uncle", "lady", "man", "gentleman", "woman", "female", "male"]}},
-                 {"LIKE_NUM": True}],
+                [
+                    {
+                        "LOWER": {
+                            "IN": [
+                                "i",
+                                "she",
+                                "he",
+                                "who",
+                                "mum",
+                                "mom",
+                                "mam",
+                                "ma",
+                                "dad",
+                                "nan",
+                                "gran",
+                                "husband",
+                                "wife",
+                                "father",
+                                "mother",
+                                "hubby",
+                                "partner",
+                                "grandad",
+                                "grandma",
+                                "auntie",
+                                "aunt",
+                                "uncle",
+                            ]
+                        }
+                    },
+                    {"LOWER": {"IN": ["'m", "m", "am", "'s", "s", "is"]}},
+                    {"LIKE_NUM": True},
+                ],
+                [
+                    {"LOWER": {"IN": ["(", "at", "aged", ","]}},
+                    {"LIKE_NUM": True},
+                    {"LOWER": {"IN": [")", ",", "and", "now"]}},
+                ],
+                [
+                    {
+                        "LOWER": {
+                            "IN": [
+                                "mum",
+                                "mom",
+                                "dad",
+                                "nan",
+                                "gran",
+                                "grandma",
+                                "grandad",
+                                "father",
+                                "mother",
+                                "husband",
+                                "wife",
+                                "aunt",
+                                "aunty",
+                                "auntie",
+                                "uncle",
+                                "lady",
+                                "man",
+                                "gentleman",
+                                "woman",
+                                "female",
+                                "male",
+                            ]
+                        }
+                    },
+                    {"LIKE_NUM": True},
+                ],
                 [{"LOWER": "at"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["my", "i", "his", "her"]}}],
             ],
         )
@@ -334,7 +477,12 @@ class RedFlagDetector:
         self.matcher.add(
             "_fever_number",
             [
-                [{"LOWER": {"IN": ["temp", "temperature", "thermometer", "fever"]}}, {"OP": "?"}, {"OP": "?"}, {"LIKE_NUM": True}],
+                [
+                    {"LOWER": {"IN": ["temp", "temperature", "thermometer", "fever"]}},
+                    {"OP": "?"},
+                    {"OP": "?"},
+                    {"LIKE_NUM": True},
+                ],
                 [{"LIKE_NUM": True}, {"LOWER": {"IN": ["degrees", "°", "°c", "°f", "celsius", "fahrenheit", "point"]}}],
                 [{"TEXT": {"REGEX": r"^(3[7-9]|4[0-2])[.,][0-9]$"}}],  # "39.8" on its own is a temperature
             ],
@@ -393,17 +541,19 @@ class RedFlagDetector:
         found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
         # A simile explains nothing: "heavy legs like after leg day, but I haven't trained".
         found["_exertion"] = [
-            (s, e) for s, e in found.get("_exertion", [])
+            (s, e)
+            for s, e in found.get("_exertion", [])
             if not any(
                 t.lower_ == "like" and t.nbor().lower_ in SIMILE_OPENERS and clause[t.i] == clause[s]
-                for t in doc[max(s - SIMILE_WINDOW, 0):s]
+                for t in doc[max(s - SIMILE_WINDOW, 0) : s]
             )
         ]
         # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I
         # stop" (a pattern of the symptom).
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         found["_resolved"] = [
-            (s, e) for s, e in found.get("_resolved", [])
+            (s, e)
+            for s, e in found.get("_resolved", [])
             if not blocked.issuperset(range(s, e)) and not (e < len(doc) and doc[e].lower_ in CONDITIONS)
         ]
 
@@ -421,8 +571,14 @@ class RedFlagDetector:
                 return Finding(CHECK, category, evidence.text(spans))
         return None
 
-    def _hedged(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
-                symptom_tokens: Set[int], evidence: Optional[_Evidence]) -> bool:
+    def _hedged(
+        self,
+        doc: Doc,
+        found: Dict[str, List[Tuple[int, int]]],
+        symptoms: List[Tuple[int, int]],
+        symptom_tokens: Set[int],
+        evidence: Optional[_Evidence],
+    ) -> bool:
         if evidence is None:  # a hypothetical or a general question
             return True
         if evidence.has("weight_loss") and evidence.has("deliberate"):
@@ -442,15 +598,23 @@ class RedFlagDetector:
                 return True
         return self._general_question(doc, _Evidence(doc))
 
-    def _evidence(self, doc: Doc, found: Dict[str, List[Tuple[int, int]]], symptoms: List[Tuple[int, int]],
-                  symptom_tokens: Set[int], clause: List[int], sentence: List[int]) -> Optional[_Evidence]:
+    def _evidence(
+        self,
+        doc: Doc,
+        found: Dict[str, List[Tuple[int, int]]],
+        symptoms: List[Tuple[int, int]],
+        symptom_tokens: Set[int],
+        clause: List[int],
+        sentence: List[int],
+    ) -> Optional[_Evidence]:
         blocked = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
         negations = [
-            (s, e) for s, e in found.get("_negations", [])
+            (s, e)
+            for s, e in found.get("_negations", [])
             if not (e < len(doc) and token_key(doc[e]) in self.pseudo_negations)
         ]
 
-        def denied(start: int, end: Optional[int] = None, ignored: Set[int] = frozenset()) -> bool:
+        def denied(start: int, end: Optional[int] = None, ignored: AbstractSet[int] = frozenset()) -> bool:
             """A denial shortly before, in the same clause, not cut off by "and".
 
             The "not" inside a symptom itself ("can't feel", "haven't peed") is no denial of it.
@@ -458,7 +622,7 @@ class RedFlagDetector:
             for s, e in negations:
                 if end is not None and s >= start and e <= end:
                     continue
-                if ignored.issuperset(range(s, e)):
+                if set(range(s, e)) <= ignored:
                     continue
                 if e <= start and start - e <= NEGATION_WINDOW and clause[s] == clause[start]:
                     # the "and" of "no pins and needles or anything down my legs" ends nothing
@@ -483,23 +647,31 @@ class RedFlagDetector:
         # Exercise explains tired legs, not legs that keep getting worse ("creeping up to my knees").
         activity = {i for s, e in found.get("_exertion", []) for i in range(s, e)}
         exertion -= {
-            sentence[s] for s, e in found.get("worsening", [])
+            sentence[s]
+            for s, e in found.get("worsening", [])
             if not denied(s, e) and not activity.intersection(range(s, e))  # "climbed" Snowdon
         }
         # "my legs felt heavy after the massage. they're fine now": a sentence saying only that
         # "it" or "they" passed speaks of the sentence before it ("I fainted. feel ok now" does not).
         sentences_with_symptoms = {
-            sentence[s] for concept, spans in found.items() if not concept.startswith(("_", "not:"))
-            and concept not in NOT_DENIABLE for s, _ in spans
+            sentence[s]
+            for concept, spans in found.items()
+            if not concept.startswith(("_", "not:")) and concept not in NOT_DENIABLE
+            for s, _ in spans
         }
         resolved |= {
-            sentence[s] - 1 for s, _ in found.get("_resolved", [])
-            if sentence[s] > 0 and sentence[s] in resolved and sentence[s] not in sentences_with_symptoms
+            sentence[s] - 1
+            for s, _ in found.get("_resolved", [])
+            if sentence[s] > 0
+            and sentence[s] in resolved
+            and sentence[s] not in sentences_with_symptoms
             and _opening_word(doc, sentence, sentence[s]) in SYMPTOM_PRONOUNS
         }
         # A long drive explains a numb bottom in its own clause only ("sat for hours at work,
         # now my groin is numb" is no explanation).
-        seat_pressure = {clause[s] for s, e in found.get("_seat_pressure", []) if not denied(s, ignored=other_symptoms(s, e))}
+        seat_pressure = {
+            clause[s] for s, e in found.get("_seat_pressure", []) if not denied(s, ignored=other_symptoms(s, e))
+        }
         long_ago |= sentences_with("_when_young") & {
             sentence[s] for s, e in found.get("_when_young", []) if _number(doc[e - 1].text) < 40
         }
@@ -544,26 +716,33 @@ class RedFlagDetector:
         # The back itself cannot be denied, but "no back pain" denies the pain of the back, and
         # "back fine" says it is well.
         back_fine = {
-            i for s, e in found.get("_back_fine", []) if not (e < len(doc) and doc[e].lower_ in CONDITIONS)
+            i
+            for s, e in found.get("_back_fine", [])
+            if not (e < len(doc) and doc[e].lower_ in CONDITIONS)
             for i in range(s, e)
         }
         denied_starts = {start for start, _ in denied_spans}
         evidence.spans["back"] = [
-            (start, end) for start, end in evidence.spans.get("back", [])
+            (start, end)
+            for start, end in evidence.spans.get("back", [])
             if not (end in denied_starts and any(0 <= start - e <= 1 for _, e in negations))
             and not back_fine.issuperset(range(start, end))
         ]
         self._drop_other_peoples_history(evidence, clause)
         fevers = [
-            (start, end) for start, end in found.get("_fever_number", [])
-            if any(t.like_num and _is_fever(_number(t.text)) for t in doc[start:end]) and not denied(start)
+            (start, end)
+            for start, end in found.get("_fever_number", [])
+            if any(t.like_num and _is_fever(_number(t.text)) for t in doc[start:end])
+            and not denied(start)
             and not (end - start == 1 and end < len(doc) and doc[end].lower_ in NOT_TEMPERATURE)
         ]
         if fevers:
             evidence.spans.setdefault("fever", []).extend(fevers)
         evidence.old_age = [
-            (s, e) for s, e in found.get("_age", [])
-            if any(t.like_num and _number(t.text) >= OLD_AGE for t in doc[s:e]) and not denied(s)
+            (s, e)
+            for s, e in found.get("_age", [])
+            if any(t.like_num and _number(t.text) >= OLD_AGE for t in doc[s:e])
+            and not denied(s)
             and not blocked.intersection(range(s, e))  # "like a 90 year old's": the simile's age, not theirs
         ]
         if self._hypothetical(found) or self._general_question(doc, evidence):
@@ -601,12 +780,8 @@ class RedFlagDetector:
         family_clauses = {clause[s] for s, _ in evidence.spans.get("family", [])}
         if not family_clauses:
             return
-        about_self_elsewhere = any(
-            clause[s] not in family_clauses for s, _ in evidence.spans.get("first_person", [])
-        )
-        third_person_elsewhere = any(
-            clause[s] not in family_clauses for s, _ in evidence.spans.get("third_person", [])
-        )
+        about_self_elsewhere = any(clause[s] not in family_clauses for s, _ in evidence.spans.get("first_person", []))
+        third_person_elsewhere = any(clause[s] not in family_clauses for s, _ in evidence.spans.get("third_person", []))
         if not about_self_elsewhere or third_person_elsewhere:
             return
         for concept in HISTORY:
@@ -642,8 +817,9 @@ def _answered_no(doc: Doc, end: int) -> bool:
     answer = end + 1
     while answer < len(doc) and doc[answer].text in QUOTES_AND_DASHES:
         answer += 1
-    return answer < len(doc) and doc[answer].lower_ in ANSWERS_NO and (
-        answer + 1 == len(doc) or doc[answer + 1].is_punct)
+    return (
+        answer < len(doc) and doc[answer].lower_ in ANSWERS_NO and (answer + 1 == len(doc) or doc[answer + 1].is_punct)
+    )
 
 
 def _longest(spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
@@ -665,7 +841,7 @@ def _number(text: str) -> float:
     return float(match.group()) if match else 0.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detector_for(pipeline_path: str) -> RedFlagDetector:
     """One detector per spaCy pipeline, built on first use."""
     import spacy

@@ -6,6 +6,7 @@
 
 The set has `emergency:` and `urgent:` (by category), `weak_single_sign:` and `near_misses:`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
 
-from red_flags.detector import CHECK, EMERGENCY, URGENT, Finding
+from red_flags.contract import CHECK, EMERGENCY, URGENT, finding_in
+from red_flags.detector import Finding
+from settings import spacy_pipeline
 
 Detect = Callable[[str], Optional[Finding]]
 
@@ -60,8 +63,12 @@ class Report:
 
     def errors(self) -> List[str]:
         lines = []
-        lines += [f"MISSED emergency/{c}: {t!r} -> {f}" for c, t, f in self.emergency if not (f and f.level == EMERGENCY)]
-        lines += [f"MISSED urgent/{c}: {t!r} -> {f}" for c, t, f in self.urgent if not (f and f.level in (URGENT, EMERGENCY))]
+        lines += [
+            f"MISSED emergency/{c}: {t!r} -> {f}" for c, t, f in self.emergency if not (f and f.level == EMERGENCY)
+        ]
+        lines += [
+            f"MISSED urgent/{c}: {t!r} -> {f}" for c, t, f in self.urgent if not (f and f.level in (URGENT, EMERGENCY))
+        ]
         lines += [f"FALSE ALARM: {t!r} -> {f}" for t, f in self.near_misses if f and f.level in (URGENT, EMERGENCY)]
         lines += [f"weak not followed up: {t!r} -> {f}" for t, f in self.weak if not (f and f.level == CHECK)]
         return lines
@@ -84,7 +91,7 @@ def evaluate(labelled: Dict, detect: Detect) -> Report:
 
 def finding_from_parse(parse: Dict) -> Optional[Finding]:
     """What the trained assistant's NLU found, from a /model/parse result."""
-    found = parse.get("red_flag") or parse.get("red_flag_check")
+    found = finding_in(parse)
     return Finding(found["level"], found["category"], tuple(found["matched"])) if found else None
 
 
@@ -106,7 +113,7 @@ def trained_nlu(model_path: Path) -> Detect:
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("labelled_set", type=Path)
-    parser.add_argument("--pipeline", default="build/spacy/en_back_pain")
+    parser.add_argument("--pipeline", default=str(spacy_pipeline()))
     parser.add_argument("--model", type=Path, help="a trained model archive: measure its NLU instead")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args(argv)

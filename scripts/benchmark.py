@@ -5,13 +5,13 @@ REST latency p50/p95 at 1 and 8 concurrent conversations, messages per second, a
 server's memory (resident set, whole process tree). Prints the results and writes
 docs/benchmarks.md with the machine described. Run with `make benchmark`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -19,16 +19,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import aiohttp
 import rasa
 import requests
 import yaml
 
-from tests.conftest import free_port
+from scripts.processes import free_port, stop_process_group
+from settings import MODEL_FILE, PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = PROJECT_DIR / ".venv" / "bin"
 REPORT = PROJECT_DIR / "docs" / "benchmarks.md"
 MESSAGES_PER_CONVERSATION = 20
@@ -88,8 +88,12 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def wait_until_answering(self) -> float:
@@ -97,8 +101,9 @@ class Server:
         deadline = self.started + READY_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                reply = requests.post(f"{self.url}/webhooks/rest/webhook",
-                                      json={"sender": "warm-up", "message": "hi"}, timeout=5)
+                reply = requests.post(
+                    f"{self.url}/webhooks/rest/webhook", json={"sender": "warm-up", "message": "hi"}, timeout=5
+                )
                 if reply.ok and reply.json():
                     return time.monotonic() - self.started
             except requests.RequestException:
@@ -107,19 +112,17 @@ class Server:
         raise RuntimeError(f"{self.url} did not answer within {READY_TIMEOUT}s")
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_process_group(self.process)
 
 
-async def conversation(session: aiohttp.ClientSession, url: str, sender: str,
-                       messages: List[str], latencies: List[float]) -> None:
+async def conversation(
+    session: aiohttp.ClientSession, url: str, sender: str, messages: List[str], latencies: List[float]
+) -> None:
     for message in messages:
         started = time.perf_counter()
-        async with session.post(f"{url}/webhooks/rest/webhook",
-                                json={"sender": sender, "message": message}) as response:
+        async with session.post(
+            f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
+        ) as response:
             await response.read()
             response.raise_for_status()
         latencies.append(time.perf_counter() - started)
@@ -129,12 +132,18 @@ async def load(url: str, concurrency: int, messages: List[str], label: str) -> D
     latencies: List[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         started = time.perf_counter()
-        await asyncio.gather(*[
-            conversation(session, url, f"bench-{label}-{concurrency}-{i}",
-                         messages[i::concurrency][:MESSAGES_PER_CONVERSATION] or messages[:MESSAGES_PER_CONVERSATION],
-                         latencies)
-            for i in range(concurrency)
-        ])
+        await asyncio.gather(
+            *[
+                conversation(
+                    session,
+                    url,
+                    f"bench-{label}-{concurrency}-{i}",
+                    messages[i::concurrency][:MESSAGES_PER_CONVERSATION] or messages[:MESSAGES_PER_CONVERSATION],
+                    latencies,
+                )
+                for i in range(concurrency)
+            ]
+        )
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
@@ -159,16 +168,26 @@ def ours(workdir: Path, messages: List[str]) -> Result:
     result = Result("back-pain assistant")
     out = workdir / "models"
     result.training_seconds = timed(
-        [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR)
-    shutil.copy(out / "bench.tar.gz", PROJECT_DIR / "models" / "back-pain-assistant.tar.gz")
+        [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR
+    )
+    shutil.copy(out / "bench.tar.gz", MODEL_FILE)
     rasa_port, action_port = free_port(), free_port()
-    server = Server([str(PROJECT_DIR / "scripts" / "run-servers.sh")], PROJECT_DIR, rasa_port, {
-        "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "TRACKER_SQLITE_FILE": str(workdir / "bench.db"), "DATABASE_URL": "",
-        # The benchmark's escalations must not reach the clinic's records or its staff.
-        "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"), "STAFF_WEBHOOK_URL": "",
-    })
+    server = Server(
+        [str(PROJECT_DIR / "scripts" / "run-servers.sh")],
+        PROJECT_DIR,
+        rasa_port,
+        {
+            "RASA_PORT": str(rasa_port),
+            "ACTION_PORT": str(action_port),
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "TRACKER_SQLITE_FILE": str(workdir / "bench.db"),
+            "DATABASE_URL": "",
+            # The benchmark's escalations must not reach the clinic's records or its staff.
+            "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"),
+            "STAFF_WEBHOOK_URL": "",
+            "ASSISTANT_MODEL": str(MODEL_FILE),
+        },
+    )
     measure(result, server, messages)
     return result
 
@@ -177,8 +196,12 @@ def stock(workdir: Path, messages: List[str]) -> Result:
     result = Result("stock `rasa init`")
     project = workdir / "stock"
     project.mkdir()
-    subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     result.training_seconds = timed([str(BIN / "rasa"), "train", "--force"], project)
     port = free_port()
     server = Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], project, port, {})
@@ -187,13 +210,22 @@ def stock(workdir: Path, messages: List[str]) -> Result:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                         if line.startswith("MemTotal")))
-    return (f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"Rasa {rasa.__version__}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Rasa {rasa.__version__}"
+    )
 
 
 def report(results: List[Result], messages: int) -> str:
@@ -202,13 +234,21 @@ def report(results: List[Result], messages: int) -> str:
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}x" if b else "n/a"
 
-    rows = [("training time (s)", lambda r: r.training_seconds),
-            ("model load until first reply (s)", lambda r: r.load_seconds),
-            ("Rasa server memory after the load test (MB)", lambda r: r.memory_mb)]
+    rows: List[Tuple[str, Callable[[Result], float]]] = [
+        ("training time (s)", lambda r: r.training_seconds),
+        ("model load until first reply (s)", lambda r: r.load_seconds),
+        ("Rasa server memory after the load test (MB)", lambda r: r.memory_mb),
+    ]
+
+    def at(concurrency: int, figure: str) -> Callable[[Result], float]:
+        return lambda result: result.runs[concurrency][figure]
+
     for c in CONCURRENCY_LEVELS:
-        rows += [(f"latency p50 at {c} conversation(s) (ms)", lambda r, c=c: r.runs[c]["p50_ms"]),
-                 (f"latency p95 at {c} conversation(s) (ms)", lambda r, c=c: r.runs[c]["p95_ms"]),
-                 (f"messages per second at {c} conversation(s)", lambda r, c=c: r.runs[c]["per_second"])]
+        rows += [
+            (f"latency p50 at {c} conversation(s) (ms)", at(c, "p50_ms")),
+            (f"latency p95 at {c} conversation(s) (ms)", at(c, "p95_ms")),
+            (f"messages per second at {c} conversation(s)", at(c, "per_second")),
+        ]
     lines = [
         "# Benchmarks",
         "",
@@ -229,11 +269,12 @@ def report(results: List[Result], messages: int) -> str:
         "|---|---|---|---|",
     ]
     for label, get in rows:
-        lines.append(f"| {label} | {get(ours_result):.1f} | {get(stock_result):.1f} | "
-                     f"{ratio(get(ours_result), get(stock_result))} |")
+        lines.append(
+            f"| {label} | {get(ours_result):.1f} | {get(stock_result):.1f} | "
+            f"{ratio(get(ours_result), get(stock_result))} |"
+        )
     goal = ours_result.runs[8]["p95_ms"] <= stock_result.runs[8]["p95_ms"]
-    lines += ["", f"Goal (p95 at 8 conversations no worse than stock): "
-                  f"{'met' if goal else 'NOT met'}.", ""]
+    lines += ["", f"Goal (p95 at 8 conversations no worse than stock): {'met' if goal else 'NOT met'}.", ""]
     return "\n".join(lines)
 
 

@@ -2,11 +2,12 @@
 # Starts the action server in the background and the Rasa server (or `rasa shell`) in the
 # foreground. Ctrl-C, or the Rasa server ending for any reason, stops both.
 # Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment;
-# CREDENTIALS_FILE (default credentials.yml) says which channels to open.
+# CREDENTIALS_FILE (default credentials.yml) says which channels to open; ASSISTANT_MODEL is the
+# trained model (settings.MODEL_FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-MODEL=models/back-pain-assistant.tar.gz
+MODEL="${ASSISTANT_MODEL:?the trained model file: make run sets it}"
 mkdir -p "$(dirname "${TRACKER_SQLITE_FILE:-var/conversations.db}")"
 
 "$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &

@@ -1,4 +1,4 @@
-"""Chooses the FallbackClassifier threshold on the validation set (evaluation/).
+"""Chooses the FallbackClassifier threshold on its own validation set (datasets/tuning/).
 
 For each candidate threshold it counts, on phrasings the model never saw:
   - FAQ questions that would still get the right answer (not sent to the fallback), and
@@ -10,6 +10,7 @@ config.yml (FallbackClassifier: threshold) and retrain. The test set in tests/nl
     make tune-fallback                                  # the current model
     python -m scripts.tune_fallback path/to/model.tar.gz  # another one
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,9 +21,9 @@ from typing import List, Tuple
 import yaml
 from rasa.core.agent import Agent
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-VALIDATION_SET = PROJECT_DIR / "evaluation" / "fallback_validation.yml"
-MODEL = PROJECT_DIR / "models" / "back-pain-assistant.tar.gz"
+from settings import MODEL_FILE, PROJECT_DIR
+
+VALIDATION_SET = PROJECT_DIR / "datasets" / "tuning" / "fallback_threshold.yml"
 # DIET is confident on most inputs, so the upper end is sampled finely.
 CANDIDATES = [round(0.20 + 0.05 * i, 2) for i in range(15)] + [0.93, 0.95, 0.97, 0.99]
 
@@ -66,7 +67,7 @@ def score(rows, threshold: float) -> Tuple[float, float]:
 
 
 def main() -> None:
-    rows = asyncio.run(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL))
+    rows = asyncio.run(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL_FILE))
     print(f"validation set: {VALIDATION_SET.relative_to(PROJECT_DIR)} ({len(rows)} phrasings)")
     print("threshold  FAQ answered right  out-of-scope caught")
     best_score = max(sum(score(rows, t)) for t in CANDIDATES)

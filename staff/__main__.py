@@ -1,5 +1,5 @@
 """Lists or exports what patients asked the clinic for: booking requests, referral requests
-and red-flag escalations, from the same database the assistant writes (actions/store.py),
+and red-flag escalations, from the same database the assistant writes (clinic/records.py),
 and records what staff decided about a request.
 
     python -m staff bookings                          # a table of every booking request
@@ -8,6 +8,7 @@ and records what staff decided about a request.
     python -m staff escalations --since 2026-11-20 --until 2026-11-21
     python -m staff mark BK-7Q2M confirmed            # after calling the person back
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,22 @@ from typing import Any, Dict, List, Sequence, TextIO
 
 from tabulate import tabulate
 
-from actions import store
+from clinic import records
 
 # The columns of the table view, most useful first; CSV has every stored field.
 TABLE_COLUMNS = {
-    "bookings": ["reference", "created_at", "status", "treatment", "preferred_day", "preferred_time", "name", "phone", "email", "reason"],
+    "bookings": [
+        "reference",
+        "created_at",
+        "status",
+        "treatment",
+        "preferred_day",
+        "preferred_time",
+        "name",
+        "phone",
+        "email",
+        "reason",
+    ],
     "referrals": ["reference", "created_at", "status", "level", "category", "name", "phone", "email", "symptoms"],
     "escalations": ["created_at", "level", "category", "channel", "conversation_id", "matched", "message"],
 }
@@ -46,13 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         listing = commands.add_parser(kind, help=f"list {kind}")
         listing.add_argument("--since", type=_day, help="created on or after this day (YYYY-MM-DD; times are UTC)")
         listing.add_argument("--until", type=_day, help="created on or before this day (YYYY-MM-DD, UTC)")
-        if kind in store.STATUSES:
-            listing.add_argument("--status", choices=store.STATUSES[kind], help="only requests in this status")
+        if kind in records.STATUSES:
+            listing.add_argument("--status", choices=records.STATUSES[kind], help="only requests in this status")
         listing.add_argument("--csv", action="store_true", help="every field as CSV instead of a table")
     mark = commands.add_parser("mark", help="set the status of a booking or referral")
     mark.add_argument("reference", help="BK-... or RF-...")
-    mark.add_argument("status", help="bookings: " + ", ".join(store.STATUSES["bookings"])
-                      + "; referrals: " + ", ".join(store.STATUSES["referrals"]))
+    mark.add_argument(
+        "status",
+        help="bookings: "
+        + ", ".join(records.STATUSES["bookings"])
+        + "; referrals: "
+        + ", ".join(records.STATUSES["referrals"]),
+    )
     return parser
 
 
@@ -79,7 +96,7 @@ def _csv_cell(column: str, value: Any) -> Any:
 
 
 def write_csv(rows: List[Dict[str, Any]], out: TextIO) -> None:
-    plain = [store.as_plain(row) for row in rows]
+    plain = [records.as_plain(row) for row in rows]
     if not plain:
         return
     writer = csv.DictWriter(out, fieldnames=list(plain[0]))
@@ -93,16 +110,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     if args.command == "mark":
         try:
-            row = store.set_status(args.reference, args.status)
+            row = records.set_status(args.reference, args.status)
         except ValueError as problem:
             parser.error(str(problem))
         if row is None:
             parser.error(f"no booking or referral has the reference {args.reference}")
         out.write(f"{row['reference']} is now {row['status']}\n")
         return 0
-    rows = store.list_records(
-        args.command, since=args.since, until=args.until, status=getattr(args, "status", None)
-    )
+    rows = records.list_records(args.command, since=args.since, until=args.until, status=getattr(args, "status", None))
     if args.csv:
         write_csv(rows, out)
     else:

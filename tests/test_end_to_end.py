@@ -1,11 +1,12 @@
 """Chats with the real servers over the REST channel, as a website or integration would."""
+
 import sqlite3
 import uuid
 
 import pytest
 import requests
 
-from clinic import load_clinic
+from clinic.details import load_clinic
 from knowledge import topics_by_id
 
 
@@ -66,8 +67,11 @@ def test_talk_to_a_person_gives_the_clinic_contact(assistant):
 def test_nonsense_gets_the_fallback_then_the_clinic_contact(assistant):
     sender = new_sender()
     first = assistant.send(sender, "vrexil daqpon")
-    assert "didn't understand" in texts(first) or "not sure I understood" in texts(first) \
+    assert (
+        "didn't understand" in texts(first)
+        or "not sure I understood" in texts(first)
         or "outside what I can help with" in texts(first)
+    )
     second = assistant.send(sender, "plimtor zedquaw")
     assert load_clinic().phone in texts(first + second)
 
@@ -102,9 +106,7 @@ def test_conversations_are_stored_in_the_sqlite_tracker_store(assistant):
     sender = new_sender()
     assistant.send(sender, "what is therapeutic massage")
     with sqlite3.connect(assistant.sqlite_file) as database:
-        rows = database.execute(
-            "SELECT type_name, intent_name FROM events WHERE sender_id = ?", (sender,)
-        ).fetchall()
+        rows = database.execute("SELECT type_name, intent_name FROM events WHERE sender_id = ?", (sender,)).fetchall()
     assert ("user", "faq") in rows
     assert any(type_name == "bot" for type_name, _ in rows)
 

@@ -1,5 +1,6 @@
 """Held-out NLU test: phrasings the model never saw (tests/nlu/faq_holdout.yml), parsed by the
-running assistant. The fallback threshold is tuned on evaluation/, never on this set."""
+running assistant. The fallback threshold is tuned on datasets/tuning/, never on this set."""
+
 from collections import Counter
 from pathlib import Path
 
@@ -28,13 +29,18 @@ def answered_topic(parse: dict) -> str:
 
 
 def test_held_out_faq_questions_get_the_right_answer(assistant):
-    answered = [(expected, text, answered_topic(assistant.parse(text)))
-                for expected, text in held_out_examples() if expected.startswith("faq/")]
+    answered = [
+        (expected, text, answered_topic(assistant.parse(text)))
+        for expected, text in held_out_examples()
+        if expected.startswith("faq/")
+    ]
     results = [row for row in answered if row[2] not in SAFETY]
     wrong = [(expected, text, got) for expected, text, got in results if got != expected]
     accuracy = 1 - len(wrong) / len(results)
-    print(f"\nFAQ held-out accuracy: {accuracy:.1%} of {len(results)} "
-          f"({len(answered) - len(results)} more taken over by the red-flag safety layer)")
+    print(
+        f"\nFAQ held-out accuracy: {accuracy:.1%} of {len(results)} "
+        f"({len(answered) - len(results)} more taken over by the red-flag safety layer)"
+    )
     for expected, text, got in wrong:
         print(f"  {text!r}: expected {expected}, got {got}")
     assert accuracy >= MIN_FAQ_ACCURACY
@@ -44,7 +50,8 @@ def test_held_out_faq_questions_get_the_right_answer(assistant):
 def test_held_out_out_of_scope_questions_are_not_answered_as_faq(assistant):
     outcomes = Counter(
         answered_topic(assistant.parse(text)) in NOT_ANSWERED
-        for expected, text in held_out_examples() if expected == "out_of_scope"
+        for expected, text in held_out_examples()
+        if expected == "out_of_scope"
     )
     caught = outcomes[True] / sum(outcomes.values())
     print(f"\nout-of-scope caught: {caught:.1%} of {sum(outcomes.values())}")

@@ -1,26 +1,26 @@
 """The booking form's validation action and the actions that store and cancel requests."""
+
 import asyncio
 import datetime as dt
 import inspect
-from pathlib import Path
 
 import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import store
 from actions.booking import (
     ActionAskBookingConfirmed,
     ActionCancelBooking,
     ActionSubmitBooking,
     ValidateBookingForm,
 )
-from actions.settings import settings
 from booking.when import parse_when
-from clinic import load_clinic
-from tests.conftest import make_tracker, user_event
+from clinic import records
+from clinic.details import load_clinic
+from settings import PROJECT_DIR, settings
+from tests.support.trackers import make_tracker, user_event
 
-DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
+DOMAIN = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())
 NEXT_TUESDAY = parse_when("next tuesday", load_clinic().now()).day.isoformat()
 NEXT_SATURDAY = parse_when("saturday", load_clinic().now()).day.isoformat()
 FILLED = {
@@ -59,8 +59,9 @@ def test_a_closed_day_is_asked_again_with_the_reason():
 
 
 def test_a_day_whose_hours_dont_fit_the_time_given_earlier_asks_for_the_time_again():
-    slots, _ = validate("saturday", "book_appointment", requested="appointment_day",
-                        slots={"appointment_time": "17:30"})
+    slots, _ = validate(
+        "saturday", "book_appointment", requested="appointment_day", slots={"appointment_time": "17:30"}
+    )
     assert slots == {"appointment_day": NEXT_SATURDAY, "appointment_time": None}
 
 
@@ -99,8 +100,11 @@ def test_stop_leaves_but_a_reason_mentioning_stop_is_a_reason():
 
 def test_changing_the_day_from_the_read_back_clears_day_and_time():
     slots, _ = validate(
-        '/change_booking{"booking_field": "appointment"}', "change_booking", requested="booking_confirmed",
-        slots=FILLED, entities=[{"entity": "booking_field", "value": "appointment"}],
+        '/change_booking{"booking_field": "appointment"}',
+        "change_booking",
+        requested="booking_confirmed",
+        slots=FILLED,
+        entities=[{"entity": "booking_field", "value": "appointment"}],
     )
     assert slots == {"booking_confirmed": None, "appointment_day": None, "appointment_time": None}
 
@@ -116,10 +120,10 @@ def clinic_db(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "")
     monkeypatch.setenv("STAFF_WEBHOOK_URL", "")
     settings.cache_clear()
-    store.engine.cache_clear()
+    records.engine.cache_clear()
     yield
     settings.cache_clear()
-    store.engine.cache_clear()
+    records.engine.cache_clear()
 
 
 def confirmed_tracker(slots):
@@ -140,7 +144,7 @@ def run(action, tracker):
 
 def test_submit_stores_first_then_replies_with_the_reference(clinic_db):
     events, [message] = run(ActionSubmitBooking(), confirmed_tracker({**FILLED, "booking_confirmed": True}))
-    [row] = store.list_records("bookings")
+    [row] = records.list_records("bookings")
     assert message["custom"] == {"booking": {"reference": row["reference"], "status": "requested"}}
     assert row["reference"] in message["text"]
     assert row["preferred_day"] == dt.date.fromisoformat(NEXT_TUESDAY) and row["name"] == "Maria O'Neill"
@@ -155,20 +159,23 @@ def test_a_retried_submit_and_a_second_confirm_store_nothing_new(clinic_db):
     _, [again] = run(ActionSubmitBooking(), confirmed_tracker({"booking_reference": reference}))
     assert retry["custom"] == again["custom"] == first["custom"]
     assert "already with the clinic" in again["text"]
-    assert len(store.list_records("bookings")) == 1
+    assert len(records.list_records("bookings")) == 1
 
 
 def test_cancel_checks_the_contact(clinic_db):
-    booking = store.create_booking("k", "c", "rest", "sports massage", dt.date.fromisoformat(NEXT_TUESDAY),
-                                   "15:00", "Ana", "ana@example.com")
-    tracker = make_tracker([user_event("x", "cancel_booking")],
-                           {"cancel_reference": booking["reference"], "cancel_contact": "+14155552671"})
+    booking = records.create_booking(
+        "k", "c", "rest", "sports massage", dt.date.fromisoformat(NEXT_TUESDAY), "15:00", "Ana", "ana@example.com"
+    )
+    tracker = make_tracker(
+        [user_event("x", "cancel_booking")],
+        {"cancel_reference": booking["reference"], "cancel_contact": "+14155552671"},
+    )
     _, [refused] = run(ActionCancelBooking(), tracker)
-    assert "couldn't find" in refused["text"] and store.list_records("bookings")[0]["status"] == "requested"
+    assert "couldn't find" in refused["text"] and records.list_records("bookings")[0]["status"] == "requested"
     tracker.slots["cancel_contact"] = "ana@example.com"
     _, [done] = run(ActionCancelBooking(), tracker)
     assert done["custom"] == {"booking": {"reference": booking["reference"], "status": "cancelled"}}
-    assert store.list_records("bookings")[0]["status"] == "cancelled"
+    assert records.list_records("bookings")[0]["status"] == "cancelled"
 
 
 def test_after_what_would_you_like_to_change_a_field_name_is_enough():
@@ -187,7 +194,9 @@ def test_no_at_the_read_back_asks_what_to_change_instead_of_repeating_it():
     assert message["text"] == "What would you like to change?"
     # "no" to the optional note is not "no" to the read-back: the summary is shown.
     events[0]["value"] = "visit_reason"
-    _, [message] = run(ActionAskBookingConfirmed(), make_tracker(events, {**FILLED, "requested_slot": "booking_confirmed"}))
+    _, [message] = run(
+        ActionAskBookingConfirmed(), make_tracker(events, {**FILLED, "requested_slot": "booking_confirmed"})
+    )
     assert "Here is your booking request" in message["text"] and "Maria O'Neill" in message["text"]
 
 
@@ -200,8 +209,10 @@ def test_a_weak_sign_in_the_note_is_kept_and_followed_up():
     check = {"level": "check", "category": "night_pain", "matched": ["worse at night"]}
     slots, _ = validate("it's worse at night", "red_flag_check", requested="visit_reason", red_flag_check=check)
     assert slots == {"visit_reason": "it's worse at night"}
-    tracker = make_tracker([user_event("it's worse at night", "red_flag_check", 1.0, red_flag_check=check)],
-                           {"requested_slot": "visit_reason"})
+    tracker = make_tracker(
+        [user_event("it's worse at night", "red_flag_check", 1.0, red_flag_check=check)],
+        {"requested_slot": "visit_reason"},
+    )
     dispatcher = CollectingDispatcher()
     asyncio.run(ValidateBookingForm().run(dispatcher, tracker, DOMAIN))
     assert [m["response"] for m in dispatcher.messages] == ["utter_red_flag_check_in_booking"]
@@ -209,8 +220,12 @@ def test_a_weak_sign_in_the_note_is_kept_and_followed_up():
 
 def test_a_day_that_passed_while_at_the_read_back_is_asked_again():
     yesterday = (load_clinic().now().date() - dt.timedelta(days=1)).isoformat()
-    slots, messages = validate("/confirm_booking", "confirm_booking", requested="booking_confirmed",
-                               slots={**FILLED, "appointment_day": yesterday})
+    slots, messages = validate(
+        "/confirm_booking",
+        "confirm_booking",
+        requested="booking_confirmed",
+        slots={**FILLED, "appointment_day": yesterday},
+    )
     assert slots == {"booking_confirmed": None, "appointment_day": None, "appointment_time": None}
     assert "already passed" in messages[0]
 
@@ -218,12 +233,12 @@ def test_a_day_that_passed_while_at_the_read_back_is_asked_again():
 def test_a_database_that_is_down_gets_a_clear_answer_and_a_retry_button(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/clinic")  # nothing listens
     settings.cache_clear()
-    store.engine.cache_clear()
+    records.engine.cache_clear()
     try:
         events, [message] = run(ActionSubmitBooking(), confirmed_tracker({**FILLED, "booking_confirmed": True}))
     finally:
         settings.cache_clear()
-        store.engine.cache_clear()
+        records.engine.cache_clear()
     assert events == []  # the booking stays in the conversation for the retry
     assert "couldn't save your booking request" in message["text"] and load_clinic().phone in message["text"]
     assert message["buttons"] == [{"title": "Try again", "payload": "/confirm_booking"}]

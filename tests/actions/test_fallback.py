@@ -1,13 +1,12 @@
 from actions.fallback import ActionClarifyTopic, likely_topics
 from knowledge import topics_by_id
-from tests.conftest import make_tracker, user_event
+from tests.support.trackers import make_tracker, user_event
 
 
 def selector(*topic_ids: str) -> dict:
     """Response-selector output ranking the given FAQ topics, best first."""
     ranking = [
-        {"intent_response_key": f"faq/{topic_id}", "confidence": 0.3 - i * 0.05}
-        for i, topic_id in enumerate(topic_ids)
+        {"intent_response_key": f"faq/{topic_id}", "confidence": 0.3 - i * 0.05} for i, topic_id in enumerate(topic_ids)
     ]
     return {"faq": {"ranking": ranking, "response": ranking[0] if ranking else {}}}
 

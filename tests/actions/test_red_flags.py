@@ -1,12 +1,14 @@
 """action_record_escalation: stores the escalation and notifies staff through a real webhook."""
+
 import asyncio
 
 import pytest
 
-from actions import notify, store
 from actions.red_flags import ActionRecordEscalation
-from actions.settings import settings
-from tests.conftest import Webhook, make_tracker, user_event
+from clinic import notify, records
+from settings import settings
+from tests.support.services import Webhook
+from tests.support.trackers import make_tracker, user_event
 
 FINDING = {"level": "emergency", "category": "bladder_bowel", "matched": ["can't pee"]}
 
@@ -18,11 +20,11 @@ def configure(tmp_path, monkeypatch):
         monkeypatch.setenv("DATABASE_URL", database_url)
         monkeypatch.setenv("STAFF_WEBHOOK_URL", webhook_url)
         settings.cache_clear()
-        store.engine.cache_clear()
+        records.engine.cache_clear()
 
     yield apply
     settings.cache_clear()
-    store.engine.cache_clear()
+    records.engine.cache_clear()
 
 
 def escalate(dispatcher, text="i cant pee and my back is killing me", finding=FINDING):
@@ -46,7 +48,7 @@ def test_escalation_is_stored_and_staff_are_told(configure, dispatcher):
     finally:
         webhook.close()
 
-    [row] = store.list_records("escalations")
+    [row] = records.list_records("escalations")
     assert (row["conversation_id"], row["level"], row["category"]) == ("test-user", "emergency", "bladder_bowel")
     assert row["matched"] == ["can't pee"] and "cant pee" in row["message"]
     [sent] = webhook.received
@@ -67,7 +69,7 @@ def test_a_failing_webhook_is_retried(configure, dispatcher):
 def test_an_unreachable_webhook_is_logged_and_the_escalation_still_stored(configure, dispatcher, caplog):
     configure(webhook_url="http://127.0.0.1:9/unreachable")
     escalate(dispatcher)
-    assert len(store.list_records("escalations")) == 1
+    assert len(records.list_records("escalations")) == 1
     assert "given up" in caplog.text
 
 
@@ -86,16 +88,16 @@ def test_hostile_and_huge_messages_are_stored_safely(configure, dispatcher):
     configure()
     hostile = "'); DROP TABLE escalations; -- <script>alert(1)</script> " + "x" * 20_000
     escalate(dispatcher, text=hostile)
-    [row] = store.list_records("escalations")
+    [row] = records.list_records("escalations")
     assert row["message"].startswith("'); DROP TABLE escalations;")
-    assert len(row["message"]) == store.MAX_MESSAGE_LENGTH
+    assert len(row["message"]) == records.MAX_MESSAGE_LENGTH
 
 
 def test_a_message_without_red_flag_records_nothing(configure, dispatcher):
     configure()
     events = [user_event("hello", "greet")]
     assert asyncio.run(ActionRecordEscalation().run(dispatcher, make_tracker(events), {})) == []
-    assert store.list_records("escalations") == []
+    assert records.list_records("escalations") == []
 
 
 def test_a_later_urgent_sign_does_not_soften_an_earlier_emergency(configure, dispatcher):
@@ -108,4 +110,3 @@ def test_a_later_urgent_sign_does_not_soften_an_earlier_emergency(configure, dis
     tracker = make_tracker(events, {"red_flag_level": "urgent"})
     events = asyncio.run(ActionRecordEscalation().run(dispatcher, tracker, {}))
     assert events == [{"event": "slot", "name": "red_flag_level", "value": "emergency", "timestamp": None}]
-

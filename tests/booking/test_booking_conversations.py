@@ -1,15 +1,16 @@
 """Booking, referral and cancellation conversations over the REST webhook of the running
 assistant (both servers started as `make run` starts them), checked in the clinic database."""
+
 import uuid
 from typing import Dict, List
 
 import pytest
 import sqlalchemy as sa
 
-from actions import store
 from booking.when import parse_when
-from clinic import load_clinic
-from tests.conftest import Assistant, chat_over_socketio, started_assistant
+from clinic import records
+from clinic.details import load_clinic
+from tests.support.assistant import Assistant, chat_over_socketio, started_assistant
 
 EMERGENCY_MESSAGE = "since this morning i've lost control of my bladder and my back is agony"
 URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
@@ -27,9 +28,9 @@ def payloads(replies: List[Dict]) -> List[Dict]:
     return [reply["custom"] for reply in replies if "custom" in reply]
 
 
-def records(assistant: Assistant, kind: str, sender: str) -> List[Dict]:
-    db = store.engine(assistant.clinic_database_url)
-    return [row for row in store.list_records(kind, db=db) if row["conversation_id"] == sender]
+def stored(assistant: Assistant, kind: str, sender: str) -> List[Dict]:
+    db = records.engine(assistant.clinic_database_url)
+    return [row for row in records.list_records(kind, db=db) if row["conversation_id"] == sender]
 
 
 def book_deep_tissue(assistant: Assistant, sender: str) -> List[Dict]:
@@ -50,14 +51,18 @@ def test_a_complete_booking_is_stored_then_confirmed_with_a_reference(assistant)
         assert detail in summary
     buttons = [button["payload"] for reply in read_back for button in reply.get("buttons", [])]
     assert "/confirm_booking" in buttons and "/stop" in buttons
-    assert records(assistant, "bookings", sender) == []  # nothing is stored before confirming
+    assert stored(assistant, "bookings", sender) == []  # nothing is stored before confirming
 
     confirmation = assistant.send(sender, "/confirm_booking")
     [payload] = payloads(confirmation)
-    [row] = records(assistant, "bookings", sender)
+    [row] = stored(assistant, "bookings", sender)
     assert payload == {"booking": {"reference": row["reference"], "status": "requested"}}
     assert row["reference"] in text(confirmation) and "within one working day" in text(confirmation)
-    assert (row["treatment"], row["preferred_day"], row["preferred_time"]) == ("deep tissue massage", tuesday, "afternoon")
+    assert (row["treatment"], row["preferred_day"], row["preferred_time"]) == (
+        "deep tissue massage",
+        tuesday,
+        "afternoon",
+    )
     assert (row["name"], row["phone"], row["email"], row["reason"]) == ("Maria O'Neill", "+14155552671", None, None)
     [notice] = assistant.webhook.wait_for(
         lambda p: p.get("event") == "booking_requested" and p.get("reference") == row["reference"]
@@ -67,7 +72,7 @@ def test_a_complete_booking_is_stored_then_confirmed_with_a_reference(assistant)
     # A double click: the second confirm repeats the reference and stores nothing.
     again = assistant.send(sender, "/confirm_booking")
     assert payloads(again) == [payload] and "already with the clinic" in text(again)
-    assert len(records(assistant, "bookings", sender)) == 1
+    assert len(stored(assistant, "bookings", sender)) == 1
 
 
 def test_bad_answers_are_asked_again_and_nothing_wrong_is_stored(assistant):
@@ -99,7 +104,7 @@ def test_bad_answers_are_asked_again_and_nothing_wrong_is_stored(assistant):
         assert expected in reply, (message, reply)
     assert "+12024561111" in reply and "bob@example.com" not in reply
     assistant.send(sender, "/confirm_booking")
-    [row] = records(assistant, "bookings", sender)
+    [row] = stored(assistant, "bookings", sender)
     assert (row["treatment"], row["preferred_time"], row["name"]) == ("sports massage", "10:00", "Bob Stone")
     assert (row["phone"], row["email"], row["reason"]) == ("+12024561111", None, "my neck is stiff")
 
@@ -117,7 +122,7 @@ def test_questions_mid_form_are_answered_and_stop_leaves_without_booking(assista
     assert "nothing was sent" in stopped
     after = text(assistant.send(sender, "what is deep tissue massage"))
     assert "Source:" in after and "What time" not in after
-    assert records(assistant, "bookings", sender) == []
+    assert stored(assistant, "bookings", sender) == []
 
 
 def test_a_red_flag_mid_form_escalates_and_ends_the_form(assistant):
@@ -130,8 +135,8 @@ def test_a_red_flag_mid_form_escalates_and_ends_the_form(assistant):
     assert "How can the clinic reach you" not in after  # the form is over
     declined = text(assistant.send(sender, "book a massage"))
     assert "can't book a massage" in declined
-    assert records(assistant, "bookings", sender) == []
-    assert [row["level"] for row in records(assistant, "escalations", sender)] == ["emergency"]
+    assert stored(assistant, "bookings", sender) == []
+    assert [row["level"] for row in stored(assistant, "escalations", sender)] == ["emergency"]
 
 
 def test_a_weak_sign_in_the_note_is_followed_up_before_the_read_back(assistant):
@@ -154,13 +159,13 @@ def test_after_an_urgent_sign_a_referral_request_is_stored_instead(assistant):
     assert "What name" in text(assistant.send(sender, "/request_referral"))
     assert "How can the clinic reach you" in text(assistant.send(sender, "Cy Diaz"))
     done = assistant.send(sender, "cy.diaz@example.com")
-    [row] = records(assistant, "referrals", sender)
+    [row] = stored(assistant, "referrals", sender)
     assert payloads(done) == [{"referral": {"reference": row["reference"], "status": "requested"}}]
     assert row["reference"].startswith("RF-") and row["reference"] in text(done)
     assert (row["level"], row["category"], row["symptoms"]) == ("urgent", "injury_onset", URGENT_MESSAGE)
     assert (row["name"], row["email"]) == ("Cy Diaz", "cy.diaz@example.com")
     assert assistant.webhook.wait_for(lambda p: p.get("reference") == row["reference"])
-    assert records(assistant, "bookings", sender) == []
+    assert stored(assistant, "bookings", sender) == []
 
 
 def test_after_an_emergency_there_is_no_booking_and_no_referral(assistant):
@@ -168,27 +173,42 @@ def test_after_an_emergency_there_is_no_booking_and_no_referral(assistant):
     assistant.send(sender, EMERGENCY_MESSAGE)
     assert "can't book a massage" in text(assistant.send(sender, "book a deep tissue massage"))
     assert "emergency care now" in text(assistant.send(sender, "/request_referral"))
-    assert records(assistant, "referrals", sender) == [] and records(assistant, "bookings", sender) == []
+    assert stored(assistant, "referrals", sender) == [] and stored(assistant, "bookings", sender) == []
 
 
 def test_a_booking_is_cancelled_by_reference_only_with_its_contact(assistant):
-    db = store.engine(assistant.clinic_database_url)
+    db = records.engine(assistant.clinic_database_url)
     day = parse_when("next thursday", load_clinic().now()).day
-    booking = store.create_booking(f"cancel-test-{uuid.uuid4()}", "someone", "rest", "sports massage",
-                                   day, "15:00", "Ana Lima", "ana@example.com", db=db)
+    booking = records.create_booking(
+        f"cancel-test-{uuid.uuid4()}",
+        "someone",
+        "rest",
+        "sports massage",
+        day,
+        "15:00",
+        "Ana Lima",
+        "ana@example.com",
+        db=db,
+    )
     reference = booking["reference"]
 
     sender = new_sender()
-    assert "what phone number or e-mail" in text(assistant.send(sender, f"please cancel my booking {reference.lower()}"))
+    assert "what phone number or e-mail" in text(
+        assistant.send(sender, f"please cancel my booking {reference.lower()}")
+    )
     refused = text(assistant.send(sender, "someone.else@example.com"))
     assert "couldn't find a booking" in refused
-    assert store.list_records("bookings", db=db)[-1]["status"] == "requested"
+    assert records.list_records("bookings", db=db)[-1]["status"] == "requested"
 
     assert "what phone number or e-mail" in text(assistant.send(sender, f"cancel {reference}"))
     done = assistant.send(sender, "ana@example.com")
     assert payloads(done) == [{"booking": {"reference": reference, "status": "cancelled"}}]
-    assert [row["status"] for row in store.list_records("bookings", db=db) if row["reference"] == reference] == ["cancelled"]
-    assert assistant.webhook.wait_for(lambda p: p.get("event") == "booking_cancelled" and p.get("reference") == reference)
+    assert [row["status"] for row in records.list_records("bookings", db=db) if row["reference"] == reference] == [
+        "cancelled"
+    ]
+    assert assistant.webhook.wait_for(
+        lambda p: p.get("event") == "booking_cancelled" and p.get("reference") == reference
+    )
 
 
 @pytest.fixture(scope="module")
@@ -201,14 +221,14 @@ def test_a_booking_on_postgresql(assistant_on_postgres):
     sender = new_sender()
     book_deep_tissue(assistant_on_postgres, sender)
     confirmation = assistant_on_postgres.send(sender, "/confirm_booking")
-    [row] = records(assistant_on_postgres, "bookings", sender)
+    [row] = stored(assistant_on_postgres, "bookings", sender)
     assert payloads(confirmation) == [{"booking": {"reference": row["reference"], "status": "requested"}}]
     events = sa.create_engine(assistant_on_postgres.database_url)
     with events.connect() as connection:
-        stored = connection.execute(
+        events_stored = connection.execute(
             sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"), {"sender": sender}
         ).scalar()
-    assert stored > 10  # the whole conversation is in PostgreSQL's tracker store
+    assert events_stored > 10  # the whole conversation is in PostgreSQL's tracker store
 
 
 def test_the_web_widget_gets_the_booking_payload_over_socketio(assistant):
@@ -221,7 +241,7 @@ def test_the_web_widget_gets_the_booking_payload_over_socketio(assistant):
     ]
     session_id, replies = chat_over_socketio(assistant.url, messages, lambda data: "booking" in data)
     [booking] = [reply["booking"] for reply in replies if "booking" in reply]
-    [row] = records(assistant, "bookings", session_id)
+    [row] = stored(assistant, "bookings", session_id)
     assert booking == {"reference": row["reference"], "status": "requested"}
     assert row["channel"] == "socketio" and row["preferred_time"] == "10:00"
     assert any(row["reference"] in reply.get("text", "") for reply in replies)

@@ -1,9 +1,16 @@
 """Names, phone numbers, e-mail addresses, treatments, reasons and references."""
+
 import pytest
 
 from booking import details
 
-SERVICES = ("therapeutic massage", "deep tissue massage", "sports massage", "relaxation massage", "physiotherapy assessment")
+SERVICES = (
+    "therapeutic massage",
+    "deep tissue massage",
+    "sports massage",
+    "relaxation massage",
+    "physiotherapy assessment",
+)
 
 
 @pytest.mark.parametrize(

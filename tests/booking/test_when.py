@@ -1,10 +1,11 @@
 """Days and times in everyday words, checked against the clinic's opening hours."""
+
 import datetime as dt
 
 import pytest
 
 from booking.when import describe, parse_when, problem_with_day, problem_with_time
-from clinic import load_clinic
+from clinic.details import load_clinic
 
 # A Saturday morning; the clinic (clinic/details.yml) is open 10:00-14:00 on Saturdays,
 # closed on Sundays, 09:00-19:00 Monday to Thursday and 09:00-17:00 on Fridays.

@@ -1,4 +1,5 @@
 """The trained red-flag classifier beside the lexicon (red_flags/classifier.py)."""
+
 import pytest
 
 from red_flags.classifier import (
@@ -36,16 +37,19 @@ def test_messages_with_denials_idioms_or_general_questions_are_hedged(detector, 
     assert detector.read(detector.nlp(text.lower())).hedged is hedged
 
 
+@pytest.mark.evaluation
 def test_on_a_development_set_it_never_saw_it_catches_emergencies_with_few_false_alarms(detector):
     """Trained on the other development sets, measured on one it never saw (as `python -m
     red_flags.classifier` does for each), with the thresholds in use, beside the lexicon."""
-    unseen = development_examples("evaluation/red_flags_dev_more.yml")
+    unseen = development_examples("datasets/training/red_flags/set_01_more.yml")
     seen = [row for row in development_examples() if row not in unseen]
     nlp = detector.nlp
     model = RedFlagModel.train([normalise(nlp(t.lower())) for t, _ in seen], [label for _, label in seen])
     docs = [nlp(text.lower()) for text, _ in unseen]
     alone, together = [], []
-    for (text, label), doc, probabilities in zip(unseen, docs, model.probabilities([normalise(d) for d in docs])):
+    for (text, label), doc, probabilities in zip(
+        unseen, docs, model.probabilities([normalise(d) for d in docs]), strict=True
+    ):
         reading = detector.read(doc)
         alone.append((label, combine(Reading(None, reading.hedged), probabilities, (text,))))
         together.append((label, combine(reading, probabilities, (text,))))
@@ -57,8 +61,10 @@ def test_on_a_development_set_it_never_saw_it_catches_emergencies_with_few_false
         return recall, sum(1 for f in others if f and f.level in (EMERGENCY, URGENT)) / len(others)
 
     (recall, false_alarms), (recall_together, false_alarms_together) = rates(alone), rates(together)
-    print(f"\nclassifier alone on an unseen development set: EMERGENCY recall {recall:.1%}, "
-          f"false escalation {false_alarms:.1%}; with the lexicon: {recall_together:.1%}, {false_alarms_together:.1%}")
+    print(
+        f"\nclassifier alone on an unseen development set: EMERGENCY recall {recall:.1%}, "
+        f"false escalation {false_alarms:.1%}; with the lexicon: {recall_together:.1%}, {false_alarms_together:.1%}"
+    )
     assert recall >= 0.5 and false_alarms <= 0.03
     assert recall_together >= recall
 

@@ -1,12 +1,13 @@
 """The red-flag detector on its own, with the project's spaCy pipeline."""
+
 import pytest
 
 from red_flags.categories import explain, explanations
 from red_flags.classifier import UNSPECIFIED
 from red_flags.detector import CHECK, EMERGENCY, RULES, URGENT, WEAK_SIGNS, detector_for
-from tests.conftest import PROJECT_DIR
+from settings import spacy_pipeline
 
-SPACY_PIPELINE = str(PROJECT_DIR / "build" / "spacy" / "en_back_pain")
+SPACY_PIPELINE = str(spacy_pipeline())
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,10 @@ def detect():
         ("back agony and my genitals feel numb, started after heavy squats", "saddle_numbness"),
         ("my crotch feels like when your foot falls asleep and my back is agony", "saddle_numbness"),  # holds an idiom
         ("I cannot lift my feet properly, both legs, and my back aches", "both_legs_or_worsening_weakness"),
-        ("both legs getting number every day and my back hurts", "both_legs_or_worsening_weakness"),  # "number" = more numb
+        (
+            "both legs getting number every day and my back hurts",
+            "both_legs_or_worsening_weakness",
+        ),  # "number" = more numb
         # a question answered with more than "no" is no denial
         ("can't pee? never happened to me before, and my back is agony", "bladder_bowel"),
         ("loss of bladder control? no idea what is going on, my back is killing me", "bladder_bowel"),
@@ -50,12 +54,16 @@ def detect():
         ("my back was fine until I fell down the stairs last night", "major_trauma"),
         ("back's fine but both my legs went numb this morning", "both_legs_or_worsening_weakness"),
         # a comparison with exercise is no exercise
-        ("both legs wobbly, like after a marathon, but I haven't run in months, and my back is agony",
-         "both_legs_or_worsening_weakness"),
+        (
+            "both legs wobbly, like after a marathon, but I haven't run in months, and my back is agony",
+            "both_legs_or_worsening_weakness",
+        ),
         ("lost control of my back passage today and my lower back is killing me", "bladder_bowel"),
         # exercise explains tired legs, not a numbness that keeps spreading
-        ("tingling in both feet after my long shift and it is creeping up my legs, back aching",
-         "both_legs_or_worsening_weakness"),
+        (
+            "tingling in both feet after my long shift and it is creeping up my legs, back aching",
+            "both_legs_or_worsening_weakness",
+        ),
         ("severe weakness in my left leg since yesterday and my back is agony", "both_legs_or_worsening_weakness"),
     ],
 )

@@ -1,25 +1,27 @@
-"""Regression guard on the DEVELOPMENT sets (evaluation/red_flags_dev*.yml).
+"""Regression guard on the DEVELOPMENT sets (datasets/training/red_flags/).
 
 The detector was built while looking at these, so passing here says little about unseen
 messages: that is what tests/red_flags/test_held_out.py measures. These tests make sure a
 lexicon change never loses what already worked.
 """
+
 from pathlib import Path
 
 import pytest
 
 from red_flags.detector import detector_for
 from red_flags.evaluate import evaluate, load_set
-from tests.conftest import PROJECT_DIR
+from settings import PROJECT_DIR, spacy_pipeline
 
-DEVELOPMENT_SETS = sorted((PROJECT_DIR / "evaluation").glob("red_flags_dev*.yml"))
+DEVELOPMENT_SETS = sorted((PROJECT_DIR / "datasets" / "training" / "red_flags").glob("*.yml"))
 
 
 @pytest.fixture(scope="module")
 def detect():
-    return detector_for(str(PROJECT_DIR / "build" / "spacy" / "en_back_pain"))
+    return detector_for(str(spacy_pipeline()))
 
 
+@pytest.mark.evaluation
 def test_development_sets_stay_caught(detect):
     """Over all the sets together: the sets written later, by other authors in other styles
     (slang, other languages), are not all caught by the lexicon alone; the classifier beside

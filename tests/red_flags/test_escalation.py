@@ -1,4 +1,5 @@
 """Red-flag escalation through the running assistant, over REST and socket.io."""
+
 import json
 import os
 import signal
@@ -7,9 +8,12 @@ import uuid
 
 import pytest
 
-from clinic import load_clinic
+from clinic.details import load_clinic
 from red_flags.detector import detector_for
-from tests.conftest import PROJECT_DIR, chat_over_socketio, started_assistant
+from settings import spacy_pipeline
+from tests.support.assistant import chat_over_socketio, started_assistant
+
+pytestmark = pytest.mark.servers  # every test here chats with a running assistant
 
 EMERGENCY_MESSAGE = "can't feel anything when I wipe and my back is killing me"
 URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
@@ -68,7 +72,7 @@ def test_after_an_urgent_sign_booking_offers_a_referral_instead(assistant):
 
 def test_a_wording_the_lexicon_does_not_know_is_escalated_by_the_classifier(assistant):
     message = "back is wrecked and my todger wont work since tuesday"
-    lexicon = detector_for(str(PROJECT_DIR / "build" / "spacy" / "en_back_pain"))
+    lexicon = detector_for(str(spacy_pipeline()))
     assert lexicon(message) is None  # the lexicon alone would let it pass
     replies = assistant.send(new_sender(), message)
     assert payload(replies)["level"] == "emergency"
@@ -148,7 +152,8 @@ def test_on_telegram_the_escalation_reaches_the_person_while_the_action_server_h
     try:
         assert assistant_to_break.send_telegram(chat, EMERGENCY_MESSAGE).status_code == 200
         reply = assistant_to_break.telegram_api.wait_for_message(
-            chat, lambda m: load_clinic().emergency_number in m["text"], timeout=60)
+            chat, lambda m: load_clinic().emergency_number in m["text"], timeout=60
+        )
     finally:
         os.kill(pid, signal.SIGCONT)
     assert "Please call" in reply["text"]

@@ -5,12 +5,12 @@ while either is developed. Prints the figures the README reports and asserts the
 targets: EMERGENCY recall 100% at the right tier, URGENT recall >= 97%, false escalations
 <= 3%. Assertion messages never quote the set, so that a failure does not show its phrasings.
 """
-from pathlib import Path
 
+from pathlib import Path
 
 from red_flags.detector import detector_for
 from red_flags.evaluate import evaluate, finding_from_parse, load_set
-from tests.conftest import PROJECT_DIR
+from settings import spacy_pipeline
 
 HELD_OUT = Path(__file__).with_name("held_out.yml")
 
@@ -25,7 +25,7 @@ def test_held_out_set_is_large_enough():
 
 def test_held_out_set_through_the_trained_assistant(assistant):
     labelled = load_set(HELD_OUT)
-    detector = detector_for(str(PROJECT_DIR / "build" / "spacy" / "en_back_pain"))
+    detector = detector_for(str(spacy_pipeline()))
     report = evaluate(labelled, lambda text: finding_from_parse(assistant.parse(text)))
     lexicon_alone = evaluate(labelled, detector)
     print("\nheld-out red-flag set through the trained assistant:\n" + report.summary())

@@ -1,1 +1,0 @@
-"""Input channels of our own (configured in credentials.yml)."""

@@ -1,0 +1,142 @@
+"""The clinic's details, read once from ``clinic/details.yml`` (or ``$CLINIC_DETAILS_FILE``).
+
+Both servers use this module: the Rasa server fills the details into every response
+(``rasa_plugins.response_generator``) and the action server uses them in custom actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from settings import settings
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The placeholders responses and FAQ answers may use; values in Clinic.placeholders().
+PLACEHOLDERS = (
+    "clinic_name",
+    "clinic_phone",
+    "clinic_email",
+    "clinic_website",
+    "clinic_address",
+    "clinic_hours",
+    "clinic_services",
+    "emergency_number",
+    "urgent_care_line",
+)
+REQUIRED_TEXT_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "website",
+    "address",
+    "emergency_number",
+    "urgent_care_line",
+)
+
+
+class ClinicDetailsError(ValueError):
+    """The details file is missing a field or has one in the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    email: str
+    website: str
+    address: str
+    emergency_number: str
+    urgent_care_line: str
+    opening_hours: Dict[str, str]
+    services: Tuple[str, ...]
+    timezone: str = "UTC"
+    country: str = "US"
+    last_start_before_closing_minutes: int = 60
+    days_ahead: int = 90
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> dt.datetime:
+        """The clinic's local time, without tzinfo (dates people type are local)."""
+        return dt.datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def hours_on(self, day: dt.date) -> Optional[Tuple[dt.time, dt.time]]:
+        """Opening and closing time on ``day``, or None when the clinic is closed."""
+        return _parse_hours(self.opening_hours[WEEKDAYS[day.weekday()]])
+
+    def opening_hours_text(self) -> str:
+        """One line per day, e.g. "Monday: 09:00-19:00"."""
+        return "\n".join(f"{day.capitalize()}: {self.opening_hours[day]}" for day in WEEKDAYS)
+
+    def placeholders(self) -> Dict[str, str]:
+        """Values for the ``{clinic_...}`` placeholders that responses may use."""
+        return {
+            "clinic_name": self.name,
+            "clinic_phone": self.phone,
+            "clinic_email": self.email,
+            "clinic_website": self.website,
+            "clinic_address": self.address,
+            "clinic_hours": self.opening_hours_text(),
+            "clinic_services": ", ".join(self.services),
+            "emergency_number": self.emergency_number,
+            "urgent_care_line": self.urgent_care_line,
+        }
+
+
+def _parse_hours(text: str) -> Optional[Tuple[dt.time, dt.time]]:
+    if text.lower() == "closed":
+        return None
+    opens, closes = (dt.time.fromisoformat(part.strip()) for part in text.split("-"))
+    return opens, closes
+
+
+def parse_details(raw: object) -> Clinic:
+    """Checks a parsed details file and turns it into a ``Clinic``."""
+    if not isinstance(raw, dict):
+        raise ClinicDetailsError("the clinic details file must be a mapping of fields")
+    missing = [field for field in REQUIRED_TEXT_FIELDS if not str(raw.get(field) or "").strip()]
+    if missing:
+        raise ClinicDetailsError(f"clinic details are missing: {', '.join(missing)}")
+    hours = raw.get("opening_hours")
+    if not isinstance(hours, dict) or set(hours) != set(WEEKDAYS):
+        raise ClinicDetailsError("opening_hours needs exactly one entry per weekday")
+    for day in WEEKDAYS:
+        try:
+            _parse_hours(str(hours[day]).strip())
+        except ValueError:
+            raise ClinicDetailsError(f"opening_hours for {day} must look like 09:00-17:00 or say closed") from None
+    services = raw.get("services")
+    if not isinstance(services, list) or not services:
+        raise ClinicDetailsError("services must be a non-empty list")
+    timezone = str(raw.get("timezone") or "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ClinicDetailsError(f"timezone {timezone!r} is not a known time zone name") from None
+    booking = raw.get("booking") or {}
+    return Clinic(
+        **{field: str(raw[field]).strip() for field in REQUIRED_TEXT_FIELDS},
+        opening_hours={day: str(hours[day]).strip() for day in WEEKDAYS},
+        services=tuple(str(service).strip() for service in services),
+        timezone=timezone,
+        country=str(raw.get("country") or "US").upper(),
+        last_start_before_closing_minutes=int(booking.get("last_start_before_closing_minutes", 60)),
+        days_ahead=int(booking.get("days_ahead", 90)),
+    )
+
+
+@functools.cache
+def load_clinic(path: str | None = None) -> Clinic:
+    """Reads the details file once per process."""
+    details_file = Path(path) if path else settings().clinic_details_file
+    with details_file.open(encoding="utf-8") as handle:
+        return parse_details(yaml.safe_load(handle))

@@ -1,0 +1,1 @@
+"""Input channels of our own (named in credentials.yml)."""

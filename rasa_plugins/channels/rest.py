@@ -1,0 +1,95 @@
+"""The REST channel (POST /webhooks/rest/webhook), answering safety replies at once.
+
+Rasa's own REST channel answers when the whole turn is over, so a red-flag reply would wait
+for the custom action that records it - up to Rasa's five-minute action timeout if the action
+server hangs. This channel returns as soon as a reply carrying a `red_flag` payload is ready;
+the rest of the turn (recording, notifying staff) carries on in the background. It also turns
+malformed requests into a clear 400 answer instead of a server error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from red_flags.contract import is_escalation_payload
+
+logger = logging.getLogger(__name__)
+MAX_MESSAGE_CHARACTERS = 10_000  # longer messages are cut; a patient's essay still gets read
+
+
+class SafetyReplyCollector(CollectingOutputChannel):
+    """Collects replies and signals when one of them is a red-flag escalation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.safety_reply_ready = asyncio.Event()
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        # Checked first: Rasa's send_response pops "custom" out of the message.
+        is_safety_reply = is_escalation_payload(message.get("custom"))
+        await super().send_response(recipient_id, message)
+        if is_safety_reply:
+            self.safety_reply_ready.set()
+
+
+class SafetyFirstRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"  # the URL integrations already use
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("safety_first_rest", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body, problem = _parse(request)
+            if body is None:
+                return response.json({"error": problem}, status=400)
+            collector = SafetyReplyCollector()
+            message = UserMessage(
+                body["message"][:MAX_MESSAGE_CHARACTERS],
+                collector,
+                str(body["sender"]),
+                input_channel=self.name(),
+                metadata=body.get("metadata") if isinstance(body.get("metadata"), dict) else None,
+            )
+            turn = asyncio.ensure_future(on_new_message(message))
+            turn.add_done_callback(_log_failure)
+            safety = asyncio.ensure_future(collector.safety_reply_ready.wait())
+            await asyncio.wait({turn, safety}, return_when=asyncio.FIRST_COMPLETED)
+            safety.cancel()
+            await asyncio.gather(safety, return_exceptions=True)
+            return response.json(collector.messages)
+
+        return webhook
+
+
+def _parse(request: Request) -> tuple[Optional[Dict[str, Any]], Optional[str]]:
+    try:
+        body = request.json
+    except Exception:  # Sanic raises its own error type for invalid JSON
+        return None, "The request body must be JSON."
+    if not isinstance(body, dict):
+        return None, 'Send a JSON object: {"sender": "...", "message": "..."}.'
+    sender = body.get("sender")
+    if not isinstance(sender, (str, int)) or not str(sender).strip():
+        return None, "`sender` (the conversation id) is required."
+    if not isinstance(body.get("message"), str):
+        return None, "`message` must be a string."
+    return body, None
+
+
+def _log_failure(turn: asyncio.Future[Any]) -> None:
+    if not turn.cancelled() and turn.exception():
+        logger.error("Processing a REST message failed", exc_info=turn.exception())

@@ -1,0 +1,143 @@
+"""Runs the red-flag detector inside Rasa's NLU pipeline (config.yml, after the classifiers).
+
+The lexicon (red_flags/detector.py) decides first; a classifier trained with the assistant
+(red_flags/classifier.py) may still escalate a message worded in a way the lexicon does not
+know, or raise the lexicon's URGENT to EMERGENCY (``combine``); it never calms one down.
+
+On a red flag it adds what it found to the parsed message (``red_flag``: level, category,
+matched words), an entity ``red_flag_level`` (so the slot of that name remembers it for
+the conversation) and sets the intent to ``red_flag_emergency`` or ``red_flag_urgent``, which
+the dialogue rules answer before anything else. The classifiers' own ranking is kept. A single
+weak sign sets ``red_flag_check`` to ask a follow-up question. Everything runs in the Rasa
+server, so the escalation reply never waits for the action server.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any, Dict, List, Optional, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from red_flags.classifier import DEVELOPMENT_SETS, NO_RED_FLAG, RedFlagModel, combine, development_examples, normalise
+from red_flags.contract import CHECK, EMERGENCY, INTENT_FOR_LEVEL, LEVEL_SLOT, RED_FLAG, RED_FLAG_CHECK
+from red_flags.detector import Finding, RedFlagDetector, detector_for
+
+SPACY_DOC = "text_spacy_doc"
+MODEL_FILE = "red_flag_model.pkl"
+MAX_QUOTE = 80  # characters of the message quoted back when the classifier recognised it
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE].rsplit(" ", 1)[0] + "..."
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class RedFlagClassifier(GraphComponent, IntentClassifier):
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # The spaCy pipeline the detector compiles its patterns with (the SpacyNLP model),
+        # and the labelled phrasings the classifier learns from.
+        return {"spacy_pipeline": None, "development_sets": DEVELOPMENT_SETS}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[RedFlagModel] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._detector: RedFlagDetector = detector_for(config["spacy_pipeline"])
+        self._model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RedFlagClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        # Every phrasing the assistant is trained on is, by construction, not a red flag.
+        examples = development_examples(self._config["development_sets"]) + [
+            (example.get(TEXT), NO_RED_FLAG) for example in training_data.intent_examples
+        ]
+        nlp = self._detector.nlp
+        self._model = RedFlagModel.train(
+            [normalise(nlp(text.lower())) for text, _ in examples], [label for _, label in examples]
+        )
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model.pipeline))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RedFlagClassifier:
+        with model_storage.read_from(resource) as directory:
+            # Written by train() above into this model archive; never read from elsewhere.
+            pipeline = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
+        return cls(config, model_storage, resource, RedFlagModel(pipeline))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not message.get(TEXT):
+                continue
+            doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
+            reading = self._detector.read(doc)
+            finding = reading.finding
+            # combine() would leave an emergency alone anyway; skipping it saves the classifier's work.
+            if self._model and not (finding and finding.level == EMERGENCY):
+                [probabilities] = self._model.probabilities([normalise(doc)])
+                finding = combine(reading, probabilities, (_quote(message.get(TEXT)),))
+            if finding:
+                self._mark(message, finding)
+        return messages
+
+    @staticmethod
+    def _mark(message: Message, finding: Finding) -> None:
+        intent = {"name": INTENT_FOR_LEVEL[finding.level], "confidence": 1.0}
+        ranking = [intent] + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent["name"]]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        if finding.level == CHECK:
+            message.set(RED_FLAG_CHECK, finding.as_dict(), add_to_output=True)
+            return
+        message.set(RED_FLAG, finding.as_dict(), add_to_output=True)
+        text = message.get(TEXT)
+        entities = list(message.get(ENTITIES) or [])
+        entities.append(
+            {
+                "entity": LEVEL_SLOT,
+                "value": finding.level,
+                "start": 0,
+                "end": len(text),
+                "confidence_entity": 1.0,
+                "extractor": "RedFlagClassifier",
+            }
+        )
+        message.set(ENTITIES, entities, add_to_output=True)

@@ -1,0 +1,86 @@
+"""Fills in every response inside the Rasa server (endpoints.yml names this class as `nlg`).
+
+- Clinic details: {clinic_name}, {clinic_phone}, {emergency_number}, ... from
+  clinic/details.yml (see ``Clinic.placeholders``), in domain responses and FAQ answers.
+- Red-flag replies: {red_flag_matched} (the person's own words) and {red_flag_reason} (why it
+  needs care now, from red_flags/categories.yml), and a `custom` payload
+  {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
+
+Running in the Rasa server, not the action server, means these replies never wait for, or
+fail with, the action server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from clinic.details import load_clinic
+from red_flags.categories import explain
+from red_flags.contract import RED_FLAG, finding_in
+
+
+def _quoted(words) -> str:
+    quoted = [f'"{word}"' for word in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _fill_red_flag_payload(custom: Any, finding: Dict[str, Any]) -> None:
+    """Puts the finding into the response's `red_flag: {}` slot, wherever the channel's
+    payload shape nests it (socket.io sends `custom: {data: {...}}`)."""
+    if not isinstance(custom, dict):
+        return
+    for key, value in custom.items():
+        if key == RED_FLAG:
+            custom[key] = dict(finding)
+        else:
+            _fill_red_flag_payload(value, finding)
+
+
+class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
+    def __init__(
+        self,
+        endpoint_config: Optional[EndpointConfig] = None,
+        domain: Optional[Domain] = None,
+    ) -> None:
+        # Rasa replaces `responses` with the loaded model's once the model is ready.
+        super().__init__(domain.responses if domain else {})
+        self._clinic_values = load_clinic().placeholders()
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[Dict[str, Any]]:
+        finding = self._red_flag(tracker)
+        if finding:
+            kwargs = {
+                "red_flag_matched": _quoted(finding["matched"]),
+                "red_flag_reason": explain(finding["level"], finding["category"]),
+                **kwargs,
+            }
+        message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if message and finding:
+            _fill_red_flag_payload(message.get("custom"), finding)
+        return message
+
+    @staticmethod
+    def _red_flag(tracker: DialogueStateTracker) -> Optional[Dict[str, Any]]:
+        return finding_in(tracker.latest_message.parse_data) if tracker.latest_message else None
+
+    def generate_from_slots(
+        self,
+        utter_action: str,
+        filled_slots: Dict[str, Any],
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[Dict[str, Any]]:
+        # Values passed by a custom action win over the clinic's defaults.
+        values = {**self._clinic_values, **kwargs}
+        return super().generate_from_slots(utter_action, filled_slots, output_channel, **values)

@@ -1,0 +1,62 @@
+"""Every setting of the project, in one place: paths of what the set-up builds, and what each
+process reads from its environment (README "Configuration"), read once.
+
+The values come from the environment so that one checkout serves `make run`, the tests and a
+deployment; the Makefile exports the defaults `make run` uses. Two files Python cannot reach
+state a path again, and tests/test_settings.py checks that they agree with this module:
+config.yml names the spaCy pipeline for Rasa's SpacyNLP (the spaCy pipeline path is read from
+there), and the Makefile names the trained model as a make target (MODEL).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent
+MODEL_FILE = PROJECT_DIR / "models" / "back-pain-assistant.tar.gz"
+RASA_CONFIG = PROJECT_DIR / "config.yml"
+
+
+@functools.cache
+def spacy_pipeline() -> Path:
+    """The project's spaCy pipeline (built by `make spacy`), as config.yml names it."""
+    config = yaml.safe_load(RASA_CONFIG.read_text(encoding="utf-8"))
+    components: List[Dict[str, Any]] = config["pipeline"]
+    [spacy_nlp] = [component for component in components if component["name"] == "SpacyNLP"]
+    return PROJECT_DIR / spacy_nlp["model"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # PostgreSQL (or any SQLAlchemy) URL for conversations and clinic records; empty means
+    # the SQLite file below for the clinic records.
+    database_url: str
+    clinic_sqlite_file: str
+    # The clinic's details (clinic/details.yml unless another file is named).
+    clinic_details_file: Path
+    # Where staff are notified of escalations and requests (a chat or ticket webhook); empty means off.
+    staff_webhook_url: str
+    webhook_attempts: int
+    webhook_timeout_seconds: float
+
+    @property
+    def clinic_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.clinic_sqlite_file}"
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL", "").strip(),
+        clinic_sqlite_file=os.environ.get("CLINIC_SQLITE_FILE", "var/clinic.db"),
+        clinic_details_file=Path(os.environ.get("CLINIC_DETAILS_FILE") or PROJECT_DIR / "clinic" / "details.yml"),
+        staff_webhook_url=os.environ.get("STAFF_WEBHOOK_URL", "").strip(),
+        webhook_attempts=int(os.environ.get("STAFF_WEBHOOK_ATTEMPTS", "3")),
+        webhook_timeout_seconds=float(os.environ.get("STAFF_WEBHOOK_TIMEOUT", "5")),
+    )

@@ -1,0 +1,45 @@
+"""Clinic details: one file, read by every response."""
+
+import pytest
+import yaml
+
+from clinic.details import PLACEHOLDERS, ClinicDetailsError, load_clinic, parse_details
+from settings import PROJECT_DIR
+
+
+def details(**overrides):
+    raw = yaml.safe_load((PROJECT_DIR / "clinic" / "details.yml").read_text())
+    raw.update(overrides)
+    return raw
+
+
+@pytest.mark.parametrize(
+    "overrides, complaint",
+    [
+        ({"phone": ""}, "phone"),
+        ({"emergency_number": None}, "emergency_number"),
+        ({"opening_hours": {"monday": "9-5"}}, "weekday"),
+        ({"services": []}, "services"),
+    ],
+)
+def test_incomplete_details_are_refused(overrides, complaint):
+    with pytest.raises(ClinicDetailsError, match=complaint):
+        parse_details(details(**overrides))
+
+
+def test_opening_hours_are_listed_monday_to_sunday():
+    lines = parse_details(details()).opening_hours_text().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
+
+
+def test_every_documented_placeholder_has_a_value():
+    values = load_clinic().placeholders()
+    assert set(values) == set(PLACEHOLDERS) and all(values.values())

@@ -1,0 +1,71 @@
+"""Every reply is rendered in the Rasa server with the clinic's details and, after a red flag,
+the person's words, the reason and the payload (rasa_plugins/response_generator.py)."""
+
+import asyncio
+
+import pytest
+import yaml
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from clinic.details import load_clinic
+from rasa_plugins.response_generator import ClinicResponseGenerator
+from settings import PROJECT_DIR, settings
+from tests.clinic.test_details import details
+
+FINDING = {"level": "emergency", "category": "bladder_bowel", "matched": ["can't pee"]}
+
+
+def _tracker_after_a_red_flag() -> DialogueStateTracker:
+    """A conversation whose last message raised a red flag, as the NLU component marks it."""
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    message = UserUttered(
+        "i can't pee and my back hurts",
+        intent={"name": "red_flag_emergency", "confidence": 1.0},
+        parse_data={"red_flag": FINDING},
+    )
+    return DialogueStateTracker.from_events(
+        "someone", [message, SlotSet("red_flag_level", "emergency")], slots=domain.slots
+    )
+
+
+async def _render(response_name: str, tracker=None) -> dict:
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    generator = ClinicResponseGenerator(domain=domain)
+    tracker = tracker or DialogueStateTracker.from_events("someone", [])
+    return await generator.generate(response_name, tracker, "rest")
+
+
+@pytest.mark.parametrize("response_name", sorted(Domain.load(str(PROJECT_DIR / "domain.yml")).responses))
+def test_every_response_has_its_placeholders_filled(response_name):
+    tracker = _tracker_after_a_red_flag() if "red_flag" in response_name or "blocked" in response_name else None
+    text = asyncio.run(_render(response_name, tracker))["text"]
+    assert "{" not in text and "}" not in text and "None" not in text, text
+
+
+def test_red_flag_reply_names_the_words_the_reason_and_carries_the_payload():
+    message = asyncio.run(_render("utter_red_flag_emergency", _tracker_after_a_red_flag()))
+    assert '"can\'t pee"' in message["text"] and "cauda equina" in message["text"]
+    assert message["custom"] == {"red_flag": FINDING}
+
+
+def test_contact_reply_carries_the_configured_details():
+    clinic = load_clinic()
+    text = asyncio.run(_render("utter_clinic_contact"))["text"]
+    for value in (clinic.phone, clinic.email, clinic.website, clinic.address):
+        assert value in text
+
+
+def test_replies_follow_the_details_file(tmp_path, monkeypatch):
+    other = tmp_path / "details.yml"
+    other.write_text(yaml.safe_dump(details(name="Lakeside Spine Care", emergency_number="112")))
+    monkeypatch.setenv("CLINIC_DETAILS_FILE", str(other))
+    settings.cache_clear()
+    load_clinic.cache_clear()
+    try:
+        text = asyncio.run(_render("utter_greet"))["text"]
+    finally:
+        settings.cache_clear()
+        load_clinic.cache_clear()
+    assert "Lakeside Spine Care" in text and "112" in text

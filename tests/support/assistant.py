@@ -1,0 +1,188 @@
+"""The running assistant: both servers started by scripts/run-servers.sh, as `make run` does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+import requests
+import socketio
+
+from scripts.processes import free_port, stop_process_group
+from settings import MODEL_FILE, PROJECT_DIR
+from tests.support.services import TelegramBotAPI, Webhook, telegram_update
+
+SERVER_START_TIMEOUT = 600  # seconds; a cold model load on a busy 2-core machine is slow
+
+
+class Assistant:
+    """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does."""
+
+    def __init__(self, workdir: Path, webhook: Webhook, database_url: str = "") -> None:
+        self.database_url = database_url
+        self.telegram_api = TelegramBotAPI()
+        self.rasa_port = free_port()
+        self.action_port = free_port()
+        self.sqlite_file = workdir / "conversations.db"
+        self.clinic_db_file = workdir / "clinic.db"
+        self.webhook = webhook
+        self.log_file = workdir / "servers.log"
+        # The project's channels, and Telegram talking to the Bot API server above.
+        self.credentials_file = workdir / "credentials.yml"
+        self.credentials_file.write_text(
+            (PROJECT_DIR / "credentials.yml").read_text() + "\n" + self.telegram_api.credentials(self.rasa_port)
+        )
+        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self._process: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        env = dict(
+            os.environ,
+            RASA_PORT=str(self.rasa_port),
+            ACTION_PORT=str(self.action_port),
+            ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            TRACKER_SQLITE_FILE=str(self.sqlite_file),
+            CLINIC_SQLITE_FILE=str(self.clinic_db_file),
+            STAFF_WEBHOOK_URL=self.webhook.url,
+            DATABASE_URL=self.database_url,
+            CREDENTIALS_FILE=str(self.credentials_file),
+            ASSISTANT_MODEL=str(MODEL_FILE),
+        )
+        self._log = self.log_file.open("w")
+        self._process = subprocess.Popen(
+            [str(PROJECT_DIR / "scripts" / "run-servers.sh")],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() ends both servers
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"servers exited early:\n{self.log_file.read_text()[-3000:]}")
+            try:
+                status = requests.get(f"{self.url}/status", timeout=2)
+                health = requests.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
+                if status.ok and status.json().get("model_id") and health.ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"servers not ready:\n{self.log_file.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self._process:
+            stop_process_group(self._process)
+        self._log.close()
+        self.telegram_api.close()
+
+    def action_server_pid(self) -> int:
+        """The action server started by scripts/run-servers.sh for this assistant."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"actions" in command and str(self.action_port).encode() in command:
+                return int(entry.name)
+        raise RuntimeError("action server not found")
+
+    def send(self, sender: str, message: str, timeout: float = 60) -> List[Dict[str, Any]]:
+        """One message over the REST channel; returns the bot's replies."""
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def send_telegram(
+        self,
+        chat_id: int,
+        text: str,
+        secret: Optional[str] = TelegramBotAPI.SECRET,
+        update: Optional[Dict[str, Any]] = None,
+    ) -> requests.Response:
+        """Posts a Telegram update to the webhook as Telegram does; the replies go to
+        ``self.telegram_api``."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        return requests.post(
+            f"{self.url}/webhooks/telegram/webhook",
+            headers=headers,
+            json=update or telegram_update(chat_id, text),
+            timeout=30,
+        )
+
+    def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        response = requests.get(f"{self.url}/conversations/{conversation_id}/tracker", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    @property
+    def clinic_database_url(self) -> str:
+        """Where the action server keeps bookings, referrals and escalations."""
+        return self.database_url or f"sqlite:///{self.clinic_db_file}"
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        response = requests.post(f"{self.url}/model/parse", json={"text": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def chat_over_socketio(
+    url: str, messages: List[str], done: Callable[[Dict[str, Any]], bool], timeout: float = 60
+) -> Tuple[str, List[Dict[str, Any]]]:
+    """Chats like the website widget: one socket.io session, each message sent once the
+    replies to the previous one have arrived, until a reply satisfies ``done``.
+    Returns the session id (the conversation id) and every `bot_uttered` body."""
+
+    async def chat():
+        client = socketio.AsyncClient()
+        replies: List[Dict[str, Any]] = []
+        finished = asyncio.Event()
+
+        @client.on("bot_uttered")
+        async def on_bot_uttered(data):
+            replies.append(data)
+            if done(data):
+                finished.set()
+
+        session_id = uuid.uuid4().hex
+        await client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        await client.emit("session_request", {"session_id": session_id})
+        for message in messages:
+            before = len(replies)
+            await client.emit("user_uttered", {"message": message, "session_id": session_id})
+            deadline = time.monotonic() + timeout
+            while len(replies) == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)  # the rest of this message's replies
+        await asyncio.wait_for(finished.wait(), timeout=timeout)
+        await client.disconnect()
+        return session_id, replies
+
+    return asyncio.run(chat())
+
+
+def started_assistant(tmp_path_factory: pytest.TempPathFactory, database_url: str = "") -> Iterator[Assistant]:
+    webhook = Webhook()
+    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook, database_url)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        webhook.close()

@@ -1,0 +1,19 @@
+"""The paths that files other than settings.py must state again agree with settings.py."""
+
+import re
+
+from settings import MODEL_FILE, PROJECT_DIR, spacy_pipeline
+
+
+def makefile_variable(name: str) -> str:
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    [value] = re.findall(rf"^{name} := (.+)$", makefile, flags=re.MULTILINE)
+    return value.strip()
+
+
+def test_the_makefile_builds_the_spacy_pipeline_config_yml_names():
+    assert PROJECT_DIR / makefile_variable("SPACY_PIPELINE") == spacy_pipeline()
+
+
+def test_the_makefile_trains_the_model_the_servers_load():
+    assert PROJECT_DIR / makefile_variable("MODEL") == MODEL_FILE
