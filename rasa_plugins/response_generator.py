@@ -5,6 +5,9 @@
 - Red-flag replies: {red_flag_matched} (the person's own words) and {red_flag_reason} (why it
   needs care now, from red_flags/categories.yml), and a `custom` payload
   {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
+- Payload shape per channel: socket.io emits a custom payload's `data` as the `bot_uttered`
+  event's body, so there the payload is wrapped in `data` (the action server's replies do the
+  same, actions/forms.py ``utter_with_payload``); responses in domain.yml stay channel-free.
 
 Running in the Rasa server, not the action server, means these replies never wait for, or
 fail with, the action server.
@@ -29,16 +32,7 @@ def _quoted(words) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def _fill_red_flag_payload(custom: Any, finding: Dict[str, Any]) -> None:
-    """Puts the finding into the response's `red_flag: {}` slot, wherever the channel's
-    payload shape nests it (socket.io sends `custom: {data: {...}}`)."""
-    if not isinstance(custom, dict):
-        return
-    for key, value in custom.items():
-        if key == RED_FLAG:
-            custom[key] = dict(finding)
-        else:
-            _fill_red_flag_payload(value, finding)
+SOCKETIO = "socketio"
 
 
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
@@ -66,8 +60,11 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
                 **kwargs,
             }
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
-        if message and finding:
-            _fill_red_flag_payload(message.get("custom"), finding)
+        custom = message.get("custom") if message else None
+        if message and isinstance(custom, dict):
+            if finding and RED_FLAG in custom:
+                custom = {**custom, RED_FLAG: dict(finding)}
+            message["custom"] = {"data": custom} if output_channel == SOCKETIO else custom
         return message
 
     @staticmethod

@@ -30,11 +30,11 @@ def _tracker_after_a_red_flag() -> DialogueStateTracker:
     )
 
 
-async def _render(response_name: str, tracker=None) -> dict:
+async def _render(response_name: str, tracker=None, channel: str = "rest") -> dict:
     domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
     generator = ClinicResponseGenerator(domain=domain)
     tracker = tracker or DialogueStateTracker.from_events("someone", [])
-    return await generator.generate(response_name, tracker, "rest")
+    return await generator.generate(response_name, tracker, channel)
 
 
 @pytest.mark.parametrize("response_name", sorted(Domain.load(str(PROJECT_DIR / "domain.yml")).responses))
@@ -48,6 +48,13 @@ def test_red_flag_reply_names_the_words_the_reason_and_carries_the_payload():
     message = asyncio.run(_render("utter_red_flag_emergency", _tracker_after_a_red_flag()))
     assert '"can\'t pee"' in message["text"] and "cauda equina" in message["text"]
     assert message["custom"] == {"red_flag": FINDING}
+
+
+def test_on_socketio_the_payload_is_the_event_body():
+    """socket.io emits a custom payload's `data` as the `bot_uttered` body, for every channel-free response."""
+    message = asyncio.run(_render("utter_red_flag_urgent", _tracker_after_a_red_flag(), channel="socketio"))
+    assert message["custom"] == {"data": {"red_flag": FINDING}}
+    assert "24-48 hours" in message["text"] and message["buttons"]
 
 
 def test_contact_reply_carries_the_configured_details():

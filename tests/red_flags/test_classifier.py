@@ -11,7 +11,8 @@ from red_flags.classifier import (
     development_examples,
     normalise,
 )
-from red_flags.detector import EMERGENCY, URGENT, Finding, Reading, detector_for
+from red_flags.contract import EMERGENCY, URGENT
+from red_flags.detector import Finding, Reading, detector_for
 from tests.red_flags.test_detector import SPACY_PIPELINE
 
 

@@ -4,7 +4,9 @@ import pytest
 
 from red_flags.categories import explain, explanations
 from red_flags.classifier import UNSPECIFIED
-from red_flags.detector import CHECK, EMERGENCY, RULES, URGENT, WEAK_SIGNS, detector_for
+from red_flags.contract import CHECK, EMERGENCY, URGENT
+from red_flags.detector import detector_for
+from red_flags.rules import RULES
 from settings import spacy_pipeline
 
 SPACY_PIPELINE = str(spacy_pipeline())
@@ -175,7 +177,6 @@ def test_a_single_weak_sign_asks_a_follow_up_instead_of_an_alarm(detect, text, c
 
 def test_every_category_has_a_plain_words_explanation():
     categories = {(level, category) for level, category, _ in RULES}
-    categories |= {(CHECK, category) for category, _ in WEAK_SIGNS}
     # The classifier's tier without a clear category (red_flags/classifier.py).
     categories |= {(EMERGENCY, UNSPECIFIED), (URGENT, UNSPECIFIED)}
     for level, category in categories:

@@ -1,0 +1,353 @@
+"""The filters: why a word of the lexicon, found in a message, may not count.
+
+Each is a named unit the detector asks about a concept it found (red_flags/detector.py):
+
+- negation (``is_denied``, ``answered_no``): "no numbness", "chest pain? no";
+- idiom (``in_idiom``): "I fell in love with deep tissue";
+- resolved (``resolved_sentences``): "my foot went to sleep, fine now";
+- long ago (``long_ago_sentences``, ``long_ago_clauses``): "fell off a horse as a child";
+- exertion and seat pressure (``exertion_sentences``, ``seat_pressure_clauses``): "jelly legs
+  after leg day", "numb bum after a long bike ride";
+- denied afterwards (``denied_later_in_sentence``): "... and I said no to both";
+- someone else (``drop_other_peoples_history``): "my dad had cancer years ago";
+- hypothetical and general questions (``is_hypothetical``, ``is_general_question``): "what if",
+  "can massage help sciatica?".
+
+Their word lists are in lexicon.yml (the phrases) and grammar.yml (word classes and groups).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import AbstractSet, Dict, List, Optional, Set, Tuple
+
+from spacy.tokens import Doc
+
+from red_flags.grammar import GRAMMAR, token_key
+from red_flags.rules import Evidence
+
+Span = Tuple[int, int]
+Found = Dict[str, List[Span]]  # matcher label -> spans; filter groups start with "_"
+
+YEARS_LONG_AGO = (1950, 2022)  # a year in this range dates what its clause says
+WHEN_YOUNG_BEFORE = 40  # "when I was 12": an age under this is long ago
+
+
+@dataclass
+class Message:
+    """A message as the filters see it: the doc, its matches and where its clauses and
+    sentences are."""
+
+    doc: Doc
+    found: Found
+    symptoms: List[Span]  # spans of lexicon concepts (not filter groups, not exclusions)
+    symptom_tokens: Set[int]
+    clause: List[int]  # clause number of each token
+    sentence: List[int]  # sentence number of each token
+    negations: List[Span]  # words that open a denial ("not sure why" is none)
+    idiom_tokens: Set[int]
+
+    @classmethod
+    def read(cls, doc: Doc, found: Found, pseudo_negations: AbstractSet[str]) -> Message:
+        symptoms = [span for label, spans in found.items() if is_concept(label) for span in spans]
+        symptom_tokens = {i for start, end in symptoms for i in range(start, end)}
+        clause, sentence = segments(doc, symptom_tokens)
+        drop_false_hedges(doc, found, clause)
+        negations = [
+            (s, e)
+            for s, e in found.get("_negations", [])
+            if not (e < len(doc) and token_key(doc[e]) in pseudo_negations)
+        ]
+        idioms = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
+        return cls(doc, found, symptoms, symptom_tokens, clause, sentence, negations, idioms)
+
+
+def is_concept(label: str) -> bool:
+    """A lexicon concept, not a filter group ("_negations") nor an exclusion ("not:numb")."""
+    return not label.startswith(("_", "not:"))
+
+
+def segments(doc: Doc, in_symptoms: Set[int]) -> Tuple[List[int], List[int]]:
+    """Clause and sentence number of every token. A word inside a symptom ("pins and
+    needles") starts no clause."""
+    clause, sentence = [], []
+    c = s = 0
+    for token in doc:
+        joining = token.lower_ in GRAMMAR.clause_words and token.i not in in_symptoms
+        if token.text in GRAMMAR.clause_breaks or joining or "\n" in token.text:
+            c += 1
+        if token.text in GRAMMAR.sentence_breaks or "\n" in token.text:
+            s += 1
+        clause.append(c)
+        sentence.append(s)
+    return clause, sentence
+
+
+def drop_false_hedges(doc: Doc, found: Found, clause: List[int]) -> None:
+    """Hedging words that say nothing about the symptoms around them, for the finding and for
+    ``hedged`` alike."""
+    # "osteopenia diagnosed last year, lifted my grandson": the date belongs to the history in
+    # its clause, not to the lift.
+    history_clauses = {clause[s] for concept in GRAMMAR.dated_history for s, _ in found.get(concept, [])}
+    history_clauses -= {clause[s] for concept in GRAMMAR.past_events for s, _ in found.get(concept, [])}
+    found["_long_ago"] = [(s, e) for s, e in found.get("_long_ago", []) if clause[s] not in history_clauses]
+    # A simile explains nothing: "heavy legs like after leg day, but I haven't trained".
+    found["_exertion"] = [
+        (s, e)
+        for s, e in found.get("_exertion", [])
+        if not any(
+            t.lower_ == "like" and t.nbor().lower_ in GRAMMAR.simile_openers and clause[t.i] == clause[s]
+            for t in doc[max(s - GRAMMAR.simile_window, 0) : s]
+        )
+    ]
+    # No recovery: "the other one is fine" (an idiom of the lexicon), "it goes away when I
+    # stop" (a pattern of the symptom).
+    idioms = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
+    found["_resolved"] = [
+        (s, e)
+        for s, e in found.get("_resolved", [])
+        if not idioms.issuperset(range(s, e)) and not (e < len(doc) and doc[e].lower_ in GRAMMAR.conditions)
+    ]
+
+
+# --- negation -----------------------------------------------------------------------------------
+
+
+def is_denied(message: Message, start: int, end: Optional[int] = None, ignored: AbstractSet[int] = frozenset()) -> bool:
+    """A denial shortly before ``start``, in the same clause, not cut off by "and".
+
+    The "not" inside a symptom itself ("can't feel", "haven't peed") is no denial of it, nor
+    are the words in ``ignored``.
+    """
+    doc, clause = message.doc, message.clause
+    for s, e in message.negations:
+        if end is not None and s >= start and e <= end:
+            continue
+        if set(range(s, e)) <= ignored:
+            continue
+        if e <= start and start - e <= GRAMMAR.negation_window and clause[s] == clause[start]:
+            # the "and" of "no pins and needles or anything down my legs" ends nothing
+            if not any(
+                doc[i].lower_ in GRAMMAR.scope_breaks and i not in message.symptom_tokens for i in range(e, start)
+            ):
+                return True
+    return False
+
+
+def answered_no(doc: Doc, end: int) -> bool:
+    """ "chest pain? no.", "'any numbness?' - no": the symptom ending at ``end`` asked about and
+    denied in one word."""
+    if end >= len(doc) or doc[end].text != "?":
+        return False
+    answer = end + 1
+    while answer < len(doc) and doc[answer].text in GRAMMAR.quotes_and_dashes:
+        answer += 1
+    return (
+        answer < len(doc)
+        and doc[answer].lower_ in GRAMMAR.answers_no
+        and (answer + 1 == len(doc) or doc[answer + 1].is_punct)
+    )
+
+
+def _sentences_with(message: Message, group: str) -> Set[int]:
+    """Sentences holding an undenied phrase of ``group``. "not going away" does not say the
+    symptom went away; but the "not" of another symptom ("can't feel my legs after leg day")
+    does not deny the words after it."""
+    sentence = message.sentence
+    return {
+        sentence[s]
+        for s, e in message.found.get(group, [])
+        if not is_denied(message, s, ignored=_other_symptoms(message, s, e))
+    }
+
+
+def _other_symptoms(message: Message, start: int, end: int) -> Set[int]:
+    """Tokens of the symptoms outside ``start:end``."""
+    return {i for s, e in message.symptoms if e <= start or s >= end for i in range(s, e)}
+
+
+# --- idiom ----------------------------------------------------------------------------------------
+
+
+def in_idiom(message: Message, start: int, end: int) -> bool:
+    """Only words wholly inside an idiom are dropped: a phrase of the lexicon that holds a whole
+    idiom ("like when your foot falls asleep") is more specific than the idiom."""
+    return message.idiom_tokens.issuperset(range(start, end))
+
+
+# --- resolved ---------------------------------------------------------------------------------------
+
+
+def resolved_sentences(message: Message) -> Set[int]:
+    """Sentences that say a symptom has passed, and the sentence before a "they're fine now"."""
+    sentence, found = message.sentence, message.found
+    resolved = _sentences_with(message, "_resolved")
+    sentences_with_symptoms = {
+        sentence[s]
+        for concept, spans in found.items()
+        if is_concept(concept) and concept not in GRAMMAR.not_deniable
+        for s, _ in spans
+    }
+    # "my legs felt heavy after the massage. they're fine now": a sentence saying only that
+    # "it" or "they" passed speaks of the sentence before it ("I fainted. feel ok now" does not).
+    return resolved | {
+        sentence[s] - 1
+        for s, _ in found.get("_resolved", [])
+        if sentence[s] > 0
+        and sentence[s] in resolved
+        and sentence[s] not in sentences_with_symptoms
+        and _opening_word(message, sentence[s]) in GRAMMAR.symptom_pronouns
+    }
+
+
+def _opening_word(message: Message, number: int) -> str:
+    words = [t for t in message.doc if message.sentence[t.i] == number and not t.is_punct and not t.is_space]
+    return token_key(words[0]) if words else ""
+
+
+# --- long ago ---------------------------------------------------------------------------------------
+
+
+def _years_long_ago(message: Message) -> List[int]:
+    """Tokens that are a year long past ("in 2015")."""
+    low, high = YEARS_LONG_AGO
+    return [t.i for t in message.doc if t.like_num and low <= number(t.text) <= high]
+
+
+def long_ago_sentences(message: Message) -> Set[int]:
+    """Sentences dated long ago: past events in them (falls, injuries, surgery) do not count."""
+    doc, sentence = message.doc, message.sentence
+    young = {
+        sentence[s] for s, e in message.found.get("_when_young", []) if number(doc[e - 1].text) < WHEN_YOUNG_BEFORE
+    }
+    return (
+        _sentences_with(message, "_long_ago")
+        | (_sentences_with(message, "_when_young") & young)
+        | {sentence[i] for i in _years_long_ago(message)}
+    )
+
+
+def long_ago_clauses(message: Message) -> Set[int]:
+    """Clauses dated long ago: no sign in them counts, except lasting history."""
+    clause = message.clause
+    return {clause[s] for s, _ in message.found.get("_long_ago", [])} | {clause[i] for i in _years_long_ago(message)}
+
+
+# --- exertion and seat pressure -----------------------------------------------------------------
+
+
+def exertion_sentences(message: Message) -> Set[int]:
+    """Sentences where an activity explains leg sensations, unless they keep getting worse
+    ("creeping up to my knees")."""
+    sentence = message.sentence
+    activity = {i for s, e in message.found.get("_exertion", []) for i in range(s, e)}
+    worsening = {
+        sentence[s]
+        for s, e in message.found.get("worsening", [])
+        if not is_denied(message, s, e) and not activity.intersection(range(s, e))  # "climbed" Snowdon
+    }
+    return _sentences_with(message, "_exertion") - worsening
+
+
+def seat_pressure_clauses(message: Message) -> Set[int]:
+    """A long drive explains a numb bottom in its own clause only ("sat for hours at work, now
+    my groin is numb" is no explanation)."""
+    clause = message.clause
+    return {
+        clause[s]
+        for s, e in message.found.get("_seat_pressure", [])
+        if not is_denied(message, s, ignored=_other_symptoms(message, s, e))
+    }
+
+
+# --- denied afterwards ----------------------------------------------------------------------------
+
+
+def denied_later_in_sentence(message: Message, start: int, end: int, denied_after: Set[int]) -> bool:
+    """ "numbness? tingling? ... and I said no to both": a denial after the symptom, in its
+    sentence (``denied_after``: sentences holding one, from ``denied_after_sentences``)."""
+    sentence = message.sentence
+    return sentence[start] in denied_after and any(
+        sentence[s] == sentence[start] and s >= end for s, _ in message.found.get("_denied_after", [])
+    )
+
+
+def denied_after_sentences(message: Message) -> Set[int]:
+    return _sentences_with(message, "_denied_after")
+
+
+# --- someone else ---------------------------------------------------------------------------------
+
+
+def drop_other_peoples_history(evidence: Evidence, clause: List[int]) -> None:
+    """ "my dad had cancer years ago, my back is stiff": the cancer is not the patient's.
+
+    Dropped only when the patient goes on to speak of themselves (my, I) and not of that
+    person (he, she, ...): an emergency reported for a relative still counts.
+    """
+    family_clauses = {clause[s] for s, _ in evidence.spans.get("family", [])}
+    if not family_clauses:
+        return
+    about_self_elsewhere = any(clause[s] not in family_clauses for s, _ in evidence.spans.get("first_person", []))
+    third_person_elsewhere = any(clause[s] not in family_clauses for s, _ in evidence.spans.get("third_person", []))
+    if not about_self_elsewhere or third_person_elsewhere:
+        return
+    for concept in GRAMMAR.history:
+        evidence.spans[concept] = [
+            span for span in evidence.spans.get(concept, []) if clause[span[0]] not in family_clauses
+        ]
+
+
+# --- hypothetical and general questions ---------------------------------------------------------
+
+
+def is_hypothetical(found: Found) -> bool:
+    """ "just curious", "I read about": unless the writer says it is theirs ("I think I have it")."""
+    return bool(found.get("_hypothetical")) and not found.get("_reports")
+
+
+def is_general_question(doc: Doc, evidence: Evidence) -> bool:
+    """A one-sentence question about a condition ("can massage help sciatica?"), not a report
+    of one: anything more ("...? it started this week") counts as a report."""
+    words = [t for t in doc if not t.is_punct and not t.is_space]
+    text = doc.text.strip()
+    asks = bool(words) and words[0].lower_ in GRAMMAR.question_openers and text.endswith("?")
+    one_sentence = not any(mark in text[:-1] for mark in ".?!\n")
+    return asks and one_sentence and not evidence.has("self_or_family")
+
+
+# --- numbers ----------------------------------------------------------------------------------------
+
+
+def number(text: str) -> float:
+    match = re.match(r"\d+(\.\d+)?", text)
+    return float(match.group()) if match else 0.0
+
+
+def is_fever(value: float) -> bool:
+    return 37.8 <= value <= 43 or 100 <= value <= 110  # Celsius or Fahrenheit
+
+
+def fever_spans(message: Message) -> List[Span]:
+    """Temperatures that are a fever ("temp 38.9", "102 degrees"), not denied, not "40.5 kg"."""
+    doc = message.doc
+    return [
+        (start, end)
+        for start, end in message.found.get("_fever_number", [])
+        if any(t.like_num and is_fever(number(t.text)) for t in doc[start:end])
+        and not is_denied(message, start)
+        and not (end - start == 1 and end < len(doc) and doc[end].lower_ in GRAMMAR.not_temperature)
+    ]
+
+
+def old_age_spans(message: Message) -> List[Span]:
+    """Ages of OLD_AGE or more, not denied, not in a simile ("like a 90 year old's")."""
+    doc = message.doc
+    return [
+        (s, e)
+        for s, e in message.found.get("_age", [])
+        if any(t.like_num and number(t.text) >= GRAMMAR.old_age for t in doc[s:e])
+        and not is_denied(message, s)
+        and not message.idiom_tokens.intersection(range(s, e))
+    ]
