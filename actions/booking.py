@@ -32,6 +32,7 @@ from actions.forms import (
 from booking import details, when
 from clinic import notify, records
 from clinic.details import load_clinic
+from clinic.references import BOOKING, find_reference
 from red_flags.contract import RED_FLAG_CHECK
 
 logger = logging.getLogger(__name__)
@@ -394,7 +395,7 @@ class ValidateCancelBookingForm(FormValidationAction):
     async def extract_cancel_reference(self, dispatcher, tracker: Tracker, domain) -> Dict[str, Any]:
         if is_for_the_rules(tracker):
             return {}
-        reference = details.find_reference(latest_text(tracker), "BK")
+        reference = find_reference(latest_text(tracker), BOOKING)
         if reference:
             return {"cancel_reference": reference}
         if requested(tracker, "cancel_reference"):
@@ -407,7 +408,7 @@ class ValidateCancelBookingForm(FormValidationAction):
     def validate_cancel_reference(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if value is None:
             return {"cancel_reference": None}
-        reference = details.find_reference(str(value), "BK")
+        reference = find_reference(str(value), BOOKING)
         if not reference:
             dispatcher.utter_message(text="Booking references look like BK-7Q2M.")
         return {"cancel_reference": reference}

@@ -7,7 +7,6 @@ tells the person what to type instead. Nothing that fails a check is ever stored
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Optional, Sequence, Tuple
 
 import phonenumbers
@@ -30,9 +29,6 @@ _SQL = re.compile(
 )
 _SKIP_WORDS = {"skip", "no", "nope", "none", "nothing", "no thanks", "not really", "n/a", "na", "-"}
 # References: no 0/O or 1/I/L, so they can be read out over the phone without confusion.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-REFERENCE_LENGTH = 4
-_REFERENCE = re.compile(r"\b([a-z]{2})\s*-?\s*([a-z0-9]{4})\b", re.IGNORECASE)
 
 
 def looks_hostile(text: str) -> bool:
@@ -121,10 +117,6 @@ def check_contact(text: str, region: str) -> Tuple[Optional[str], Optional[str]]
     )
 
 
-def is_email(contact: str) -> bool:
-    return "@" in contact
-
-
 def check_reason(text: str) -> Tuple[Optional[str], Optional[str]]:
     """An optional reason; "skip" or "no" leave it empty ("")."""
     reason = _clean(text)
@@ -138,16 +130,3 @@ def check_reason(text: str) -> Tuple[Optional[str], Optional[str]]:
     if looks_hostile(reason):
         return None, "Please describe it in plain words, without code or markup, or say skip."
     return reason, None
-
-
-def new_reference(prefix: str) -> str:
-    """E.g. BK-7Q2M. Uniqueness is guaranteed by the database, which retries on a clash."""
-    return f"{prefix}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-
-
-def find_reference(text: str, prefix: str) -> Optional[str]:
-    """A reference such as "bk 7q2m" or "BK-7Q2M" in ``text``, in its stored form."""
-    for match in _REFERENCE.finditer(text or ""):
-        if match.group(1).upper() == prefix:
-            return f"{prefix}-{match.group(2).upper()}"
-    return None

@@ -20,7 +20,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from booking.details import is_email, new_reference
+from clinic.references import BOOKING, KIND_OF_PREFIX, REFERRAL, new_reference
 from settings import settings
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ STATUSES = {
     "bookings": (REQUESTED, "confirmed", "declined", CANCELLED, "completed"),
     "referrals": (REQUESTED, "arranged", "declined", CANCELLED),
 }
-PREFIXES = {"BK": "bookings", "RF": "referrals"}
 
 metadata = sa.MetaData()
 
@@ -185,7 +184,7 @@ def _store_request(
 
 
 def _contact_columns(contact: str) -> Dict[str, Optional[str]]:
-    return {"email": contact, "phone": None} if is_email(contact) else {"phone": contact, "email": None}
+    return {"email": contact, "phone": None} if "@" in contact else {"phone": contact, "email": None}
 
 
 def create_booking(
@@ -210,7 +209,7 @@ def create_booking(
         "reason": reason or None,
         **_contact_columns(contact),
     }
-    return _store_request(bookings, "BK", request_key, values, db)
+    return _store_request(bookings, BOOKING, request_key, values, db)
 
 
 def create_referral(
@@ -233,7 +232,7 @@ def create_referral(
         "name": name,
         **_contact_columns(contact),
     }
-    return _store_request(referrals, "RF", request_key, values, db)
+    return _store_request(referrals, REFERRAL, request_key, values, db)
 
 
 def cancel_booking(reference: str, contact: str, db: Optional[Engine] = None) -> Optional[Dict[str, Any]]:
@@ -255,7 +254,7 @@ def cancel_booking(reference: str, contact: str, db: Optional[Engine] = None) ->
 
 def set_status(reference: str, status: str, db: Optional[Engine] = None) -> Optional[Dict[str, Any]]:
     """Staff's decision on a booking or referral; None when no request has that reference."""
-    kind = PREFIXES.get(reference[:2].upper())
+    kind = KIND_OF_PREFIX.get(reference[:2].upper())
     if kind is None:
         return None
     if status not in STATUSES[kind]:

@@ -100,12 +100,3 @@ def test_reason_is_optional_and_checked():
     assert details.check_reason("x" * 501)[0] is None
     assert details.check_reason("<b>pain</b>")[0] is None
     assert details.check_reason("'; DELETE FROM bookings; --")[0] is None
-
-
-def test_references_are_short_readable_and_found_in_text():
-    reference = details.new_reference("BK")
-    assert len(reference) == 7 and reference.startswith("BK-")
-    assert not set(reference[3:]) & set("01OIL")
-    assert details.find_reference("please cancel bk 7q2m thanks", "BK") == "BK-7Q2M"
-    assert details.find_reference("cancel BK-7Q2M", "BK") == "BK-7Q2M"
-    assert details.find_reference("cancel my booking", "BK") is None
