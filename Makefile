@@ -31,7 +31,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test test-fast check format data spacy train benchmark tune-fallback red-flags-report lock clean
+.PHONY: help setup run shell test test-fast check format data spacy train evaluate benchmark tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ test: setup check  ## every test: unit, end to end, held-out NLU, conversation s
 
 test-fast: $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
 	$(BIN)/pytest -m "not servers and not evaluation"
+
+evaluate: setup  ## the trained assistant's figures on every labelled set: real patients' posts, held-out FAQ and red flags
+	$(BIN)/python -m scripts.evaluate
 
 benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot
 	$(BIN)/python -m scripts.benchmark

@@ -112,8 +112,11 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             finding = reading.finding
             # combine() would leave an emergency alone anyway; skipping it saves the classifier's work.
             if self._model and not (finding and finding.level == EMERGENCY):
-                [probabilities] = self._model.probabilities([normalise(doc)])
-                finding = combine(reading, probabilities, (_quote(message.get(TEXT)),))
+                probabilities, piece = self._model.most_alarming(doc)
+                text = message.get(TEXT)
+                # The person's own words of that piece (the doc is of the lower-cased text).
+                words = text[piece.start_char : piece.end_char] if len(text) == len(doc.text) else piece.text
+                finding = combine(reading, probabilities, (_quote(words),))
             if finding:
                 self._mark(message, finding)
         return messages

@@ -21,16 +21,17 @@ import glob
 import itertools
 import sys
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
-from red_flags.contract import EMERGENCY, URGENT
+from red_flags.contract import EMERGENCY, UNSPECIFIED, URGENT
 from red_flags.detector import Finding, Reading
+from red_flags.filters import segments
 from settings import PROJECT_DIR, spacy_pipeline
 
 DEVELOPMENT_SETS = "datasets/training/red_flags/*.yml"
@@ -55,16 +56,37 @@ HEDGED_THRESHOLDS = (0.8, 0.95, 0.8)
 # Below this share of its tier's probability, the likeliest category is not named: the reply
 # then explains the tier in general words instead of a possibly wrong category.
 CATEGORY_CONFIDENCE = 0.5
-UNSPECIFIED = "unspecified"
 
 Example = Tuple[str, str]  # (message, "emergency:<category>" | "urgent:<category>" | "none")
 # P(EMERGENCY), P(URGENT), the likeliest emergency and urgent category (or UNSPECIFIED)
 Probabilities = Tuple[float, float, str, str]
 
 
-def normalise(doc: Doc) -> str:
+def normalise(doc: Doc | Span) -> str:
     """Lemmas, after the spelling fixes of the spaCy pipeline ("numbnes" -> "numbness")."""
     return " ".join(token.lemma_ or token.lower_ for token in doc)
+
+
+# The classifier learnt from messages of one or two sentences. A long story read whole is
+# nothing like them (its words together raised an emergency on stories with no sign in them),
+# so it reads a longer message this many sentences at a time and hears the most alarming piece.
+SENTENCES_PER_PIECE = 2
+
+
+def pieces(doc: Doc) -> List[Span]:
+    """The message as the classifier reads it: whole when short, else every run of
+    SENTENCES_PER_PIECE consecutive sentences."""
+    _, sentence = segments(doc, set())
+    # Each sentence from its first word (the full stop before it belongs to the one before).
+    first_words: Dict[int, int] = {}
+    for token in doc:
+        if token.is_alpha or token.like_num:
+            first_words.setdefault(sentence[token.i], token.i)
+    starts = sorted(first_words.values())
+    if len(starts) <= SENTENCES_PER_PIECE:
+        return [doc[:]]
+    bounds = starts + [len(doc)]
+    return [doc[bounds[i] : bounds[i + SENTENCES_PER_PIECE]] for i in range(len(starts) - SENTENCES_PER_PIECE + 1)]
 
 
 def development_examples(pattern: str = DEVELOPMENT_SETS) -> List[Example]:
@@ -91,6 +113,13 @@ class RedFlagModel:
         pipeline = make_pipeline(features, LogisticRegression(C=10, max_iter=3000, class_weight="balanced"))
         pipeline.fit(list(texts), list(labels))
         return cls(pipeline)
+
+    def most_alarming(self, doc: Doc) -> Tuple[Probabilities, Span]:
+        """The probabilities of the message's most alarming piece (``pieces``), and that piece."""
+        parts = pieces(doc)
+        rows = self.probabilities([normalise(part) for part in parts])
+        best = max(range(len(rows)), key=lambda i: (rows[i][0] + rows[i][1], rows[i][0]))
+        return rows[best], parts[best]
 
     def probabilities(self, texts: Sequence[str]) -> List[Probabilities]:
         """Per text: P(emergency), P(urgent), the likeliest emergency and urgent category."""

@@ -10,6 +10,7 @@ from red_flags.classifier import (
     decide,
     development_examples,
     normalise,
+    pieces,
 )
 from red_flags.contract import EMERGENCY, URGENT
 from red_flags.detector import Finding, Reading, detector_for
@@ -99,3 +100,20 @@ def test_in_a_hedged_message_the_classifier_must_be_surer():
     assert combine(Reading(None, True), likely, QUOTE) is None
     sure = (0.9, 0.05, "major_trauma", "injury_onset")
     assert combine(Reading(None, True), sure, QUOTE) == Finding(EMERGENCY, "major_trauma", QUOTE)
+
+
+def test_a_short_message_is_read_whole(detector):
+    doc = detector.nlp("my back is killing me. i cant feel my legs")
+    [piece] = pieces(doc)
+    assert piece.text == doc.text
+
+
+def test_a_long_story_is_read_two_sentences_at_a_time(detector):
+    doc = detector.nlp(
+        "i threw my back out moving a sofa on sunday. it was agony for two days. "
+        "heat helped a bit. now i can't feel my bum when i sit on the toilet."
+    )
+    parts = [part.text for part in pieces(doc)]
+    assert len(parts) == 3
+    assert parts[0].startswith("i threw my back out") and "agony" in parts[0] and "heat" not in parts[0]
+    assert parts[-1] == "heat helped a bit. now i can't feel my bum when i sit on the toilet."

@@ -1,0 +1,212 @@
+"""Measures the trained assistant's understanding on every labelled set and prints the figures
+(`make evaluate`): real patients' posts (development and held out), the held-out FAQ set and
+the held-out red-flag set.
+
+Each message is parsed by the trained model in this process (no servers needed); what a person
+would get is read from the parse as the dialogue rules answer it (``answered``). Held-out sets
+print figures only; `--show-errors` lists the misses of the development set, never of a
+held-out one.
+
+    make evaluate
+    python -m scripts.evaluate --show-errors
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from red_flags.contract import CHECK, EMERGENCY, ESCALATION_LEVELS, finding_in
+from red_flags.evaluate import evaluate as evaluate_red_flags
+from red_flags.evaluate import finding_from_parse, load_set
+from settings import MODEL_FILE, PROJECT_DIR
+
+REAL_PATIENTS = PROJECT_DIR / "datasets" / "measuring" / "real_patients"
+FAQ_HOLDOUT = PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml"
+RED_FLAG_HOLDOUT = PROJECT_DIR / "tests" / "red_flags" / "held_out.yml"
+# What a person gets instead of an answer: an honest "I can't answer that" or "did you mean".
+NOT_ANSWERED = {"nlu_fallback", "out_of_scope"}
+# Kinds of real messages that are ordinary questions: none of them should escalate.
+ORDINARY = ("faq", "clinic_question", "out_of_scope")
+
+Parse = Callable[[str], Dict[str, Any]]
+
+
+def answered(parse: Dict[str, Any]) -> str:
+    """What the person would get: a FAQ topic id, or the intent when it is not a FAQ answer."""
+    intent = parse["intent"]["name"]
+    if intent != "faq":
+        return intent
+    return parse["response_selector"]["faq"]["response"]["intent_response_key"].split("/", 1)[-1]
+
+
+def escalation_level(parse: Dict[str, Any]) -> Optional[str]:
+    finding = finding_in(parse)
+    return finding["level"] if finding else None
+
+
+@dataclass
+class Outcome:
+    text: str
+    kind: str
+    expected: Tuple[str, ...]  # acceptable topic ids, for FAQ questions
+    answered: str
+    level: Optional[str]  # emergency, urgent, check or None
+
+    @property
+    def escalated(self) -> bool:
+        return self.level in ESCALATION_LEVELS
+
+
+@dataclass
+class RealMessages:
+    """Figures on real patients' messages, by what the issue's targets ask."""
+
+    outcomes: List[Outcome] = field(default_factory=list)
+
+    def of(self, *kinds: str) -> List[Outcome]:
+        return [o for o in self.outcomes if o.kind in kinds]
+
+    def rows(self) -> List[Tuple[str, str]]:
+        def rate(hits: int, total: int) -> str:
+            return f"{hits / total:6.1%} of {total}" if total else "   n/a"
+
+        faq = self.of("faq")
+        not_ours = self.of("out_of_scope", "clinic_question")
+        ordinary = self.of(*ORDINARY)
+        now = self.of("emergency_now")
+        past = self.of("emergency_past")
+        urgent = self.of("urgent")
+        return [
+            ("FAQ questions answered with the right topic", rate(sum(o.answered in o.expected for o in faq), len(faq))),
+            (
+                "  ... of those not escalated",
+                rate(
+                    sum(o.answered in o.expected for o in faq if not o.escalated),
+                    sum(not o.escalated for o in faq),
+                ),
+            ),
+            (
+                "out-of-scope and clinic questions answered honestly",
+                rate(sum(honest(o) for o in not_ours), len(not_ours)),
+            ),
+            ("ordinary questions wrongly escalated", rate(sum(o.escalated for o in ordinary), len(ordinary))),
+            ("emergencies happening now recognised", rate(sum(o.level == EMERGENCY for o in now), len(now))),
+            ("emergencies told in the past: asked about", rate(sum(o.level is not None for o in past), len(past))),
+            ("urgent signs escalated", rate(sum(o.escalated for o in urgent), len(urgent))),
+        ]
+
+    def errors(self) -> List[str]:
+        lines = []
+        for o in self.outcomes:
+            if o.kind == "faq" and o.answered not in o.expected:
+                lines.append(f"FAQ {o.expected} -> {o.answered} ({o.level}): {o.text[:160]!r}")
+            elif o.kind in ("out_of_scope", "clinic_question") and not honest(o):
+                lines.append(f"{o.kind} -> {o.answered} ({o.level}): {o.text[:160]!r}")
+            if o.kind in ORDINARY and o.escalated:
+                lines.append(f"ESCALATED {o.kind} -> {o.level}: {o.text[:160]!r}")
+            if o.kind == "emergency_now" and o.level != EMERGENCY:
+                lines.append(f"MISSED emergency -> {o.level}: {o.text[:160]!r}")
+            if o.kind == "emergency_past" and o.level is None:
+                lines.append(f"NOT ASKED past emergency: {o.text[:160]!r}")
+        return lines
+
+
+def honest(outcome: Outcome) -> bool:
+    """No unrelated topic's answer: "I can't answer that", "did you mean", or for a clinic
+    question the clinic's own answer to it (knowledge/clinic.yml)."""
+    return outcome.answered in NOT_ANSWERED or outcome.answered in outcome.expected
+
+
+def measure_real_messages(path: Path, parse: Parse) -> RealMessages:
+    report = RealMessages()
+    for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]:
+        parsed = parse(entry["text"])
+        expected = tuple(entry.get("topics") or ()) + ((entry["also_asks"],) if entry.get("also_asks") else ())
+        if entry["kind"] == "clinic_question":
+            expected += (f"clinic_{entry.get('about')}",)
+        report.outcomes.append(
+            Outcome(entry["text"], entry["kind"], expected, answered(parsed), escalation_level(parsed))
+        )
+    return report
+
+
+def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
+    answers: Counter = Counter()
+    for block in yaml.safe_load(FAQ_HOLDOUT.read_text(encoding="utf-8"))["nlu"]:
+        expected = block["intent"].split("/", 1)[-1]
+        for line in block["examples"].splitlines():
+            parsed = parse(line[2:].strip())
+            kind = "faq" if block["intent"].startswith("faq/") else block["intent"]
+            got = answered(parsed)
+            level = escalation_level(parsed)
+            answers[kind, "total"] += 1
+            if kind == "faq":
+                answers[kind, "safety"] += level in (*ESCALATION_LEVELS, CHECK)
+                answers[kind, "right"] += got == expected
+            else:
+                answers[kind, "right"] += got in NOT_ANSWERED
+    faq_answered = answers["faq", "total"] - answers["faq", "safety"]
+    return [
+        (
+            "FAQ questions answered with the right topic",
+            f"{answers['faq', 'right'] / max(faq_answered, 1):6.1%} of {faq_answered} "
+            f"({answers['faq', 'safety']} more taken by the red-flag layer)",
+        ),
+        (
+            "out-of-scope messages caught",
+            f"{answers['out_of_scope', 'right'] / max(answers['out_of_scope', 'total'], 1):6.1%} "
+            f"of {answers['out_of_scope', 'total']}",
+        ),
+    ]
+
+
+def trained_parser(model: Path) -> Parse:
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+    return lambda text: loop.run_until_complete(agent.parse_message(text))
+
+
+def print_table(title: str, rows: Sequence[Tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    for label, value in rows:
+        print(f"  {label:<52} {value}")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL_FILE)
+    parser.add_argument("--show-errors", action="store_true", help="list the development set's misses")
+    args = parser.parse_args(argv)
+    parse = trained_parser(args.model)
+
+    development = measure_real_messages(REAL_PATIENTS / "development.yml", parse)
+    print_table("real patients' messages, development set (read while developing)", development.rows())
+    held_out = measure_real_messages(REAL_PATIENTS / "held_out.yml", parse)
+    print_table("real patients' messages, held-out set (figures only)", held_out.rows())
+    print_table("our held-out FAQ set (tests/nlu/faq_holdout.yml)", faq_holdout_rows(parse))
+    red_flags = evaluate_red_flags(load_set(RED_FLAG_HOLDOUT), lambda text: finding_from_parse(parse(text)))
+    print(f"\nour held-out red-flag set (tests/red_flags/held_out.yml)\n{red_flags.summary()}")
+    if args.show_errors:
+        print("\nmisses on the development set of real patients' messages:")
+        for line in development.errors():
+            print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
