@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,19 @@ import yaml
 from settings import settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Everyday questions the clinic answers itself (details.yml `answers`); each answer is the
+# placeholder {clinic_answer_<question>} in knowledge/clinic.yml.
+CLINIC_QUESTIONS = (
+    "prices",
+    "insurance",
+    "tipping",
+    "what_to_wear",
+    "same_therapist",
+    "cancellation_policy",
+    "parking",
+    "gift_vouchers",
+    "showering_afterwards",
+)
 # The placeholders responses and FAQ answers may use; values in Clinic.placeholders().
 PLACEHOLDERS = (
     "clinic_name",
@@ -29,6 +42,7 @@ PLACEHOLDERS = (
     "clinic_services",
     "emergency_number",
     "urgent_care_line",
+    *(f"clinic_answer_{question}" for question in CLINIC_QUESTIONS),
 )
 REQUIRED_TEXT_FIELDS = (
     "name",
@@ -60,6 +74,8 @@ class Clinic:
     country: str = "US"
     last_start_before_closing_minutes: int = 60
     days_ahead: int = 90
+    # The clinic's own answers by question (CLINIC_QUESTIONS); an empty one is not known.
+    answers: Dict[str, str] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,7 +105,18 @@ class Clinic:
             "clinic_services": ", ".join(self.services),
             "emergency_number": self.emergency_number,
             "urgent_care_line": self.urgent_care_line,
+            **{
+                f"clinic_answer_{question}": self.answers.get(question) or self._ask_us()
+                for question in CLINIC_QUESTIONS
+            },
         }
+
+    def _ask_us(self) -> str:
+        """What the assistant says when the clinic has not filled in an answer."""
+        return (
+            f"I'm sorry, I don't have that information. Please ask {self.name} directly: call "
+            f"{self.phone} or e-mail {self.email}, and the team will be glad to help."
+        )
 
 
 def _parse_hours(text: str) -> Optional[Tuple[dt.time, dt.time]]:
@@ -123,6 +150,12 @@ def parse_details(raw: object) -> Clinic:
     except (ZoneInfoNotFoundError, ValueError):
         raise ClinicDetailsError(f"timezone {timezone!r} is not a known time zone name") from None
     booking = raw.get("booking") or {}
+    answers = raw.get("answers") or {}
+    unknown = set(answers) - set(CLINIC_QUESTIONS) if isinstance(answers, dict) else {"(not a mapping)"}
+    if unknown:
+        raise ClinicDetailsError(
+            f"answers can be given for {', '.join(CLINIC_QUESTIONS)}; not for {', '.join(sorted(unknown))}"
+        )
     return Clinic(
         **{field: str(raw[field]).strip() for field in REQUIRED_TEXT_FIELDS},
         opening_hours={day: str(hours[day]).strip() for day in WEEKDAYS},
@@ -131,6 +164,7 @@ def parse_details(raw: object) -> Clinic:
         country=str(raw.get("country") or "US").upper(),
         last_start_before_closing_minutes=int(booking.get("last_start_before_closing_minutes", 60)),
         days_ahead=int(booking.get("days_ahead", 90)),
+        answers={question: " ".join(str(answers.get(question) or "").split()) for question in CLINIC_QUESTIONS},
     )
 
 

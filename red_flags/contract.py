@@ -14,6 +14,9 @@ from typing import Any, Dict, Mapping, Optional
 EMERGENCY = "emergency"
 URGENT = "urgent"
 CHECK = "check"  # a single weak sign: ask a follow-up question, raise no alarm
+# The category of an escalation whose sign is not named (the classifier unsure which, or a
+# "yes" to the follow-up question about serious signs): the reply explains the tier in general.
+UNSPECIFIED = "unspecified"
 # Levels that escalate, least serious first.
 ESCALATION_LEVELS = (URGENT, EMERGENCY)
 

@@ -129,3 +129,12 @@ def test_malformed_requests_get_a_clear_error(assistant, body, complaint):
     )
     assert response.status_code == 400 and complaint in response.json()["error"]
     assert load_clinic().name in texts(assistant.send(new_sender(), "hello"))
+
+
+def test_the_clinics_own_answers_come_from_its_details(assistant):
+    clinic = load_clinic()
+    tipping = texts(assistant.send(new_sender(), "should I tip my massage therapist?"))
+    assert clinic.answers["tipping"] in tipping
+    assert not clinic.answers["parking"]  # the sample clinic has not filled this one in
+    parking = texts(assistant.send(new_sender(), "is there parking near the clinic?"))
+    assert "don't have that information" in parking and clinic.phone in parking

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from actions.red_flags import ActionRecordEscalation
+from actions.red_flags import ActionHoldAsUrgent, ActionRecordEscalation
 from clinic import notify, records
 from settings import settings
 from tests.support.services import Webhook
@@ -110,3 +110,43 @@ def test_a_later_urgent_sign_does_not_soften_an_earlier_emergency(configure, dis
     tracker = make_tracker(events, {"red_flag_level": "urgent"})
     events = asyncio.run(ActionRecordEscalation().run(dispatcher, tracker, {}))
     assert events == [{"event": "slot", "name": "red_flag_level", "value": "emergency", "timestamp": None}]
+
+
+CHECK = {"level": "check", "category": "night_pain", "matched": ["worse at night"]}
+
+
+def yes_to_the_follow_up(dispatcher, slots=None):
+    events = [
+        user_event("my back is worse at night", "red_flag_check", 1.0, red_flag_check=CHECK),
+        {"event": "bot", "text": "Thanks for telling me about ..."},
+        user_event("yes", "affirm", 0.99),
+    ]
+    tracker = make_tracker(events, slots or {})
+
+    async def run_and_wait():
+        result = await ActionHoldAsUrgent().run(dispatcher, tracker, {})
+        await asyncio.gather(*notify._pending)
+        return result
+
+    return asyncio.run(run_and_wait())
+
+
+def test_a_yes_to_the_follow_up_question_holds_the_conversation_as_urgent(configure, dispatcher):
+    webhook = Webhook()
+    configure(webhook_url=webhook.url)
+    try:
+        events = yes_to_the_follow_up(dispatcher)
+    finally:
+        webhook.close()
+    assert events == [{"event": "slot", "timestamp": None, "name": "red_flag_level", "value": "urgent"}]
+    [row] = records.list_records("escalations")
+    assert (row["level"], row["category"], row["message"]) == ("urgent", "unspecified", "yes")
+    assert row["matched"] == ["worse at night", "yes to the serious signs"]
+    [sent] = webhook.received
+    assert sent["level"] == "urgent" and sent["conversation_id"] == "test-user"
+
+
+def test_a_yes_after_an_emergency_does_not_soften_the_booking_gate(configure, dispatcher):
+    configure()
+    assert yes_to_the_follow_up(dispatcher, {"red_flag_level": "emergency"}) == []
+    assert records.list_records("escalations")[0]["level"] == "urgent"

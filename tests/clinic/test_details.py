@@ -43,3 +43,17 @@ def test_opening_hours_are_listed_monday_to_sunday():
 def test_every_documented_placeholder_has_a_value():
     values = load_clinic().placeholders()
     assert set(values) == set(PLACEHOLDERS) and all(values.values())
+
+
+def test_an_answer_the_clinic_has_not_filled_in_sends_people_to_the_clinic():
+    clinic = parse_details(details(answers={"tipping": "Tipping is never expected.", "parking": ""}))
+    values = clinic.placeholders()
+    assert values["clinic_answer_tipping"] == "Tipping is never expected."
+    for unanswered in ("clinic_answer_parking", "clinic_answer_insurance"):
+        assert clinic.phone in values[unanswered] and clinic.email in values[unanswered]
+        assert "don't have that information" in values[unanswered]
+
+
+def test_answers_to_questions_the_assistant_does_not_know_are_refused():
+    with pytest.raises(ClinicDetailsError, match="not for opening_times"):
+        parse_details(details(answers={"opening_times": "9 to 5"}))

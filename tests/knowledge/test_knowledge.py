@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clinic.details import CLINIC_QUESTIONS
 from knowledge import KnowledgeError, load_topics
 from knowledge.generate import render_nlu, render_responses, stale_files
 from settings import PROJECT_DIR
@@ -22,12 +23,23 @@ def test_knowledge_base_covers_at_least_40_topics_with_10_phrasings_each():
     assert all(len(topic.questions) >= 10 for topic in topics)
 
 
-def test_every_answer_names_its_source_article():
+def test_every_article_answer_names_its_source_article():
     topics = load_topics()
     responses = yaml.safe_load(render_responses(topics))["responses"]
     for topic in topics:
         [answer] = responses[f"utter_faq/{topic.id}"]
-        assert f'Source: "{topic.source}"' in answer["text"], topic.id
+        if topic.source:
+            assert f'Source: "{topic.source}"' in answer["text"], topic.id
+        else:  # the clinic's own answers (knowledge/clinic.yml)
+            assert "Source:" not in answer["text"], topic.id
+
+
+def test_the_clinics_own_questions_are_answered_from_its_details():
+    """Every everyday question of clinic/details.yml `answers` has its topic, answered from there."""
+    clinic_topics = [topic for topic in load_topics() if topic.source is None]
+    assert sorted(topic.answer for topic in clinic_topics) == sorted(
+        f"{{clinic_answer_{question}}}" for question in CLINIC_QUESTIONS
+    )
 
 
 def test_follow_up_buttons_send_a_question_of_the_follow_up_topic():

@@ -1,13 +1,14 @@
 """The red-flag detector on its own, with the project's spaCy pipeline."""
 
 import pytest
+import yaml
 
 from red_flags.categories import explain, explanations
 from red_flags.classifier import UNSPECIFIED
 from red_flags.contract import CHECK, EMERGENCY, URGENT
 from red_flags.detector import detector_for
 from red_flags.rules import RULES
-from settings import spacy_pipeline
+from settings import PROJECT_DIR, spacy_pipeline
 
 SPACY_PIPELINE = str(spacy_pipeline())
 
@@ -201,3 +202,17 @@ def test_faq_questions_never_raise_an_emergency(detect):
             if finding and finding.level != CHECK:
                 assert finding.level == URGENT, (topic.id, question, finding)
                 assert finding.category in {"injury_onset", "one_leg_nerve"}, (topic.id, question, finding)
+
+
+def _which_sign_buttons():
+    domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())
+    [response] = domain["responses"]["utter_red_flag_check_yes"]
+    return [(button["title"], button["payload"]) for button in response["buttons"]]
+
+
+@pytest.mark.parametrize("title, payload", _which_sign_buttons())
+def test_each_sign_named_after_a_yes_escalates_at_its_tier(detect, title, payload):
+    """The buttons of the follow-up after a yes say each sign in words the detector reads."""
+    finding = detect(payload)
+    emergency = title.startswith(("Numbness", "Trouble"))
+    assert finding is not None and finding.level == (EMERGENCY if emergency else URGENT), (title, finding)

@@ -86,6 +86,22 @@ def test_a_single_weak_sign_gets_a_follow_up_question_not_an_alarm(assistant):
     assert not any("custom" in reply for reply in replies)
 
 
+def test_a_yes_to_the_follow_up_question_asks_which_sign_and_declines_massage(assistant):
+    sender = new_sender()
+    assistant.send(sender, "my back aches more at night")
+    replies = assistant.send(sender, "yes")
+    text = texts(replies)
+    assert "Which one is it?" in text and "24-48 hours" in text and load_clinic().emergency_number in text
+    [buttons] = [reply["buttons"] for reply in replies if reply.get("buttons")]
+    assert "Numbness between my legs" in [button["title"] for button in buttons]
+    [notice] = assistant.webhook.wait_for(lambda p: p.get("conversation_id") == sender)
+    assert (notice["level"], notice["category"]) == ("urgent", "unspecified")
+    booking = texts(assistant.send(sender, "can I book a massage for tomorrow?"))
+    assert "can't book a massage yet" in booking
+    named = assistant.send(sender, buttons[0]["payload"])  # the person says which: numbness
+    assert payload(named)["level"] == "emergency"
+
+
 def test_near_misses_get_no_alarm(assistant):
     for message in ("I fell in love with deep tissue", "no numbness or tingling, just a stiff lower back"):
         assert "emergency" not in texts(assistant.send(new_sender(), message)).lower()
