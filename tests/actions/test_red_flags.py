@@ -31,9 +31,14 @@ def escalate(dispatcher, text="i cant pee and my back is killing me", finding=FI
     events = [user_event(text, "red_flag_emergency", 1.0, red_flag=finding)]
     # The Rasa server sets the slot from the message before the action runs.
     tracker = make_tracker(events, {"red_flag_level": finding["level"]})
+    return run_until_staff_are_told(ActionRecordEscalation(), dispatcher, tracker)
+
+
+def run_until_staff_are_told(action, dispatcher, tracker):
+    """Runs the action, then waits for its background notifications."""
 
     async def run_and_wait():
-        result = await ActionRecordEscalation().run(dispatcher, tracker, {})
+        result = await action.run(dispatcher, tracker, {})
         await asyncio.gather(*notify._pending)
         return result
 
@@ -121,14 +126,7 @@ def yes_to_the_follow_up(dispatcher, slots=None):
         {"event": "bot", "text": "Thanks for telling me about ..."},
         user_event("yes", "affirm", 0.99),
     ]
-    tracker = make_tracker(events, slots or {})
-
-    async def run_and_wait():
-        result = await ActionHoldAsUrgent().run(dispatcher, tracker, {})
-        await asyncio.gather(*notify._pending)
-        return result
-
-    return asyncio.run(run_and_wait())
+    return run_until_staff_are_told(ActionHoldAsUrgent(), dispatcher, make_tracker(events, slots or {}))
 
 
 def test_a_yes_to_the_follow_up_question_holds_the_conversation_as_urgent(configure, dispatcher):
