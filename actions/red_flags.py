@@ -14,10 +14,12 @@ from clinic import notify, records
 from red_flags.contract import (
     EMERGENCY,
     LEVEL_SLOT,
+    PENDING_SLOT,
     RED_FLAG,
     RED_FLAG_CHECK,
     UNSPECIFIED,
     URGENT,
+    confirmed_sign,
     escalation_in,
     most_serious,
 )
@@ -70,13 +72,15 @@ class ActionRecordEscalation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        finding = tracker.latest_message.get(RED_FLAG)
+        # The latest message's escalation, or the sign the person just said is happening now.
+        user_parses = [event.get("parse_data") or {} for event in tracker.events if event.get("event") == "user"]
+        finding = tracker.latest_message.get(RED_FLAG) or confirmed_sign(user_parses, tracker.get_slot(PENDING_SLOT))
         if not finding:
             return []
         record_and_notify(tracker, finding, tracker.latest_message.get("text") or "")
         # The slot takes the latest message's level; an URGENT sign after an EMERGENCY one
         # must not soften the booking gate.
-        highest = highest_level(tracker)
+        highest = most_serious([highest_level(tracker), finding["level"]])
         if highest and highest != tracker.get_slot(LEVEL_SLOT):
             return [SlotSet(LEVEL_SLOT, highest)]
         return []

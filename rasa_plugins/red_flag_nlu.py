@@ -8,7 +8,9 @@ On a red flag it adds what it found to the parsed message (``red_flag``: level, 
 matched words), an entity ``red_flag_level`` (so the slot of that name remembers it for
 the conversation) and sets the intent to ``red_flag_emergency`` or ``red_flag_urgent``, which
 the dialogue rules answer before anything else. The classifiers' own ranking is kept. A single
-weak sign sets ``red_flag_check`` to ask a follow-up question. Everything runs in the Rasa
+weak sign sets ``red_flag_check`` to ask a follow-up question; so does a serious sign told
+only in the past (red_flags/timing.py), to ask whether it is happening now, with an entity
+``red_flag_pending`` holding its tier for the reply to a yes. Everything runs in the Rasa
 server, so the escalation reply never waits for the action server.
 """
 
@@ -27,9 +29,28 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from red_flags.classifier import DEVELOPMENT_SETS, NO_RED_FLAG, RedFlagModel, combine, development_examples, normalise
-from red_flags.contract import CHECK, EMERGENCY, INTENT_FOR_LEVEL, LEVEL_SLOT, RED_FLAG, RED_FLAG_CHECK
+from red_flags.categories import tier_of
+from red_flags.classifier import (
+    DEVELOPMENT_SETS,
+    NO_RED_FLAG,
+    RedFlagModel,
+    combine,
+    development_examples,
+    normalise,
+    pieces,
+)
+from red_flags.contract import (
+    ASK_NOW,
+    CHECK,
+    EMERGENCY,
+    INTENT_FOR_LEVEL,
+    LEVEL_SLOT,
+    PENDING_SLOT,
+    RED_FLAG,
+    RED_FLAG_CHECK,
+)
 from red_flags.detector import Finding, RedFlagDetector, detector_for
+from red_flags.timing import in_time
 
 SPACY_DOC = "text_spacy_doc"
 MODEL_FILE = "red_flag_model.pkl"
@@ -110,14 +131,17 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
             reading = self._detector.read(doc)
             finding = reading.finding
+            # Read in pieces by the classifier: several sentences, told as a story.
+            story = len(pieces(doc)) > 1
             # combine() would leave an emergency alone anyway; skipping it saves the classifier's work.
             if self._model and not (finding and finding.level == EMERGENCY):
                 probabilities, piece = self._model.most_alarming(doc)
                 text = message.get(TEXT)
                 # The person's own words of that piece (the doc is of the lower-cased text).
                 words = text[piece.start_char : piece.end_char] if len(text) == len(doc.text) else piece.text
-                finding = combine(reading, probabilities, (_quote(words),))
+                finding = combine(reading, probabilities, (_quote(words),), story=story)
             if finding:
+                finding = in_time(doc, finding, story)
                 self._mark(message, finding)
         return messages
 
@@ -130,17 +154,25 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
         if finding.level == CHECK:
             message.set(RED_FLAG_CHECK, finding.as_dict(), add_to_output=True)
             return
+        if finding.level == ASK_NOW:
+            # The slot remembers the sign's tier, for the reply to a yes.
+            message.set(RED_FLAG_CHECK, finding.as_dict(), add_to_output=True)
+            _add_entity(message, PENDING_SLOT, tier_of(finding.category))
+            return
         message.set(RED_FLAG, finding.as_dict(), add_to_output=True)
-        text = message.get(TEXT)
-        entities = list(message.get(ENTITIES) or [])
-        entities.append(
-            {
-                "entity": LEVEL_SLOT,
-                "value": finding.level,
-                "start": 0,
-                "end": len(text),
-                "confidence_entity": 1.0,
-                "extractor": "RedFlagClassifier",
-            }
-        )
-        message.set(ENTITIES, entities, add_to_output=True)
+        _add_entity(message, LEVEL_SLOT, finding.level)
+
+
+def _add_entity(message: Message, entity: str, value: str) -> None:
+    entities = list(message.get(ENTITIES) or [])
+    entities.append(
+        {
+            "entity": entity,
+            "value": value,
+            "start": 0,
+            "end": len(message.get(TEXT)),
+            "confidence_entity": 1.0,
+            "extractor": "RedFlagClassifier",
+        }
+    )
+    message.set(ENTITIES, entities, add_to_output=True)

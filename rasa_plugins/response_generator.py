@@ -3,7 +3,8 @@
 - Clinic details: {clinic_name}, {clinic_phone}, {emergency_number}, ... from
   clinic/details.yml (see ``Clinic.placeholders``), in domain responses and FAQ answers.
 - Red-flag replies: {red_flag_matched} (the person's own words) and {red_flag_reason} (why it
-  needs care now, from red_flags/categories.yml), and a `custom` payload
+  needs care now, from red_flags/categories.yml) of the latest message, or of the sign the
+  person just said is happening now (``confirmed_sign``), and a `custom` payload
   {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
 - Payload shape per channel: socket.io emits a custom payload's `data` as the `bot_uttered`
   event's body, so there the payload is wrapped in `data` (the action server's replies do the
@@ -19,12 +20,13 @@ from typing import Any, Dict, Optional
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from clinic.details import load_clinic
 from red_flags.categories import explain
-from red_flags.contract import RED_FLAG, finding_in
+from red_flags.contract import PENDING_SLOT, RED_FLAG, confirmed_sign, finding_in
 
 
 def _quoted(words) -> str:
@@ -69,7 +71,12 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
 
     @staticmethod
     def _red_flag(tracker: DialogueStateTracker) -> Optional[Dict[str, Any]]:
-        return finding_in(tracker.latest_message.parse_data) if tracker.latest_message else None
+        if not tracker.latest_message:
+            return None
+        user_parses = [event.parse_data for event in tracker.events if isinstance(event, UserUttered)]
+        return finding_in(tracker.latest_message.parse_data) or confirmed_sign(
+            user_parses, tracker.get_slot(PENDING_SLOT)
+        )
 
     def generate_from_slots(
         self,

@@ -8,6 +8,8 @@ from typing import Dict
 
 import yaml
 
+from red_flags.contract import UNSPECIFIED, URGENT
+
 CATEGORIES_FILE = Path(__file__).with_name("categories.yml")
 
 
@@ -20,3 +22,11 @@ def explanations() -> Dict[str, Dict[str, str]]:
 
 def explain(level: str, category: str) -> str:
     return explanations().get(level, {}).get(category, "")
+
+
+def tier_of(category: str) -> str:
+    """The tier (emergency, urgent or check) a category belongs to; URGENT when unknown."""
+    for level, categories in explanations().items():
+        if category in categories and category != UNSPECIFIED:
+            return level
+    return URGENT

@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from spacy.tokens import Doc, Span
 
-from red_flags.contract import EMERGENCY, UNSPECIFIED, URGENT
+from red_flags.contract import CHECK, EMERGENCY, UNSPECIFIED, URGENT
 from red_flags.detector import Finding, Reading
 from red_flags.filters import segments
 from settings import PROJECT_DIR, spacy_pipeline
@@ -115,7 +115,8 @@ class RedFlagModel:
         return cls(pipeline)
 
     def most_alarming(self, doc: Doc) -> Tuple[Probabilities, Span]:
-        """The probabilities of the message's most alarming piece (``pieces``), and that piece."""
+        """The probabilities of the message's most alarming piece (``pieces``), and that piece;
+        the piece is the whole message unless it is a story."""
         parts = pieces(doc)
         rows = self.probabilities([normalise(part) for part in parts])
         best = max(range(len(rows)), key=lambda i: (rows[i][0] + rows[i][1], rows[i][0]))
@@ -156,12 +157,16 @@ def combine(
     quote: Tuple[str, ...],
     thresholds: Thresholds = (EMERGENCY_THRESHOLD, URGENT_THRESHOLD, RAISE_THRESHOLD),
     hedged_thresholds: Thresholds = HEDGED_THRESHOLDS,
+    story: bool = False,
 ) -> Optional[Finding]:
     """The assistant's verdict from the lexicon's reading and the classifier's probabilities.
 
     The classifier may only escalate: from nothing (or a weak sign) to URGENT or EMERGENCY,
     or from URGENT to EMERGENCY. ``thresholds`` apply to messages without hedging words,
-    ``hedged_thresholds`` to the others."""
+    ``hedged_thresholds`` to the others. In a ``story`` (read in pieces), the classifier alone
+    only asks the follow-up question about serious signs: it learnt from short messages, and
+    in long real stories most of what it alone found was background (a bad office chair, an
+    old injury), while the serious signs of real stories were in the lexicon's words."""
     emergency_threshold, urgent_threshold, raise_threshold = hedged_thresholds if reading.hedged else thresholds
     lexicon = reading.finding
     if lexicon and lexicon.level == EMERGENCY:
@@ -172,6 +177,8 @@ def combine(
             return Finding(EMERGENCY, emergency_category, lexicon.matched)
         return lexicon
     verdict = decide(p_emergency, p_urgent, emergency_category, urgent_category, emergency_threshold, urgent_threshold)
+    if verdict and story:
+        return lexicon or Finding(CHECK, UNSPECIFIED, quote)
     return Finding(verdict[0], verdict[1], quote) if verdict else lexicon
 
 

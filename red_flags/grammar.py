@@ -40,6 +40,8 @@ class Grammar:
     seat_sensitive: FrozenSet[str]
     dated_history: FrozenSet[str]
     history: FrozenSet[str]
+    past_forms: FrozenSet[str]
+    now_words: FrozenSet[str]
     hedges: FrozenSet[str]
     filter_groups: List[str]
     token_patterns: Dict[str, List[List[Dict[str, Any]]]]

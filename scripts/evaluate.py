@@ -24,7 +24,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from red_flags.contract import CHECK, EMERGENCY, ESCALATION_LEVELS, finding_in
+from actions.fallback import MAX_SUGGESTIONS
+from red_flags.contract import EMERGENCY, ESCALATION_LEVELS, QUESTION_LEVELS, finding_in
 from red_flags.evaluate import evaluate as evaluate_red_flags
 from red_flags.evaluate import finding_from_parse, load_set
 from settings import MODEL_FILE, PROJECT_DIR
@@ -48,6 +49,14 @@ def answered(parse: Dict[str, Any]) -> str:
     return parse["response_selector"]["faq"]["response"]["intent_response_key"].split("/", 1)[-1]
 
 
+def offered(parse: Dict[str, Any]) -> Tuple[str, ...]:
+    """The topics a "did you mean" would offer (actions/fallback.py): the response selector's top ones."""
+    if parse["intent"]["name"] != "nlu_fallback":
+        return ()
+    ranking = (parse.get("response_selector") or {}).get("faq", {}).get("ranking") or []
+    return tuple(str(r["intent_response_key"]).split("/", 1)[-1] for r in ranking[:MAX_SUGGESTIONS])
+
+
 def escalation_level(parse: Dict[str, Any]) -> Optional[str]:
     finding = finding_in(parse)
     return finding["level"] if finding else None
@@ -59,7 +68,8 @@ class Outcome:
     kind: str
     expected: Tuple[str, ...]  # acceptable topic ids, for FAQ questions
     answered: str
-    level: Optional[str]  # emergency, urgent, check or None
+    level: Optional[str]  # emergency, urgent, check, ask_now or None
+    offered: Tuple[str, ...] = ()  # the topics of a "did you mean"
 
     @property
     def escalated(self) -> bool:
@@ -87,6 +97,14 @@ class RealMessages:
         urgent = self.of("urgent")
         return [
             ("FAQ questions answered with the right topic", rate(sum(o.answered in o.expected for o in faq), len(faq))),
+            (
+                "  ... or offering it in a 'did you mean'",
+                rate(sum(o.answered in o.expected or bool(set(o.offered) & set(o.expected)) for o in faq), len(faq)),
+            ),
+            (
+                "FAQ questions given another topic's answer",
+                rate(sum(another_topic(o) for o in faq), len(faq)),
+            ),
             (
                 "  ... of those not escalated",
                 rate(
@@ -120,6 +138,11 @@ class RealMessages:
         return lines
 
 
+def another_topic(outcome: Outcome) -> bool:
+    """A topic's answer that is not one of the expected ones (no red-flag reply instead)."""
+    return outcome.answered not in outcome.expected and outcome.answered not in NOT_ANSWERED and not outcome.level
+
+
 def honest(outcome: Outcome) -> bool:
     """No unrelated topic's answer: "I can't answer that", "did you mean", or for a clinic
     question the clinic's own answer to it (knowledge/clinic.yml)."""
@@ -134,7 +157,7 @@ def measure_real_messages(path: Path, parse: Parse) -> RealMessages:
         if entry["kind"] == "clinic_question":
             expected += (f"clinic_{entry.get('about')}",)
         report.outcomes.append(
-            Outcome(entry["text"], entry["kind"], expected, answered(parsed), escalation_level(parsed))
+            Outcome(entry["text"], entry["kind"], expected, answered(parsed), escalation_level(parsed), offered(parsed))
         )
     return report
 
@@ -150,7 +173,7 @@ def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
             level = escalation_level(parsed)
             answers[kind, "total"] += 1
             if kind == "faq":
-                answers[kind, "safety"] += level in (*ESCALATION_LEVELS, CHECK)
+                answers[kind, "safety"] += level in (*ESCALATION_LEVELS, *QUESTION_LEVELS)
                 answers[kind, "right"] += got == expected
             else:
                 answers[kind, "right"] += got in NOT_ANSWERED

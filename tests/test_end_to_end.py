@@ -82,6 +82,21 @@ def test_out_of_scope_question_is_redirected(assistant):
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "how much glucose should be in an emergency kit for a diabetic?",
+        "is it safe to take ibuprofen together with my blood pressure tablets?",
+    ],
+)
+def test_a_question_no_topic_answers_gets_no_other_topics_answer(assistant, question):
+    replies = assistant.send(new_sender(), question)
+    text = texts(replies)
+    answers = [topic.answer.split("{", 1)[0][:60] for topic in topics_by_id().values()]
+    assert not any(answer and answer in text for answer in answers), text
+    assert "not sure I understood" in text or "outside what I can help with" in text
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "",

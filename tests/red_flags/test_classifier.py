@@ -12,7 +12,7 @@ from red_flags.classifier import (
     normalise,
     pieces,
 )
-from red_flags.contract import EMERGENCY, URGENT
+from red_flags.contract import CHECK, EMERGENCY, URGENT
 from red_flags.detector import Finding, Reading, detector_for
 from tests.red_flags.test_detector import SPACY_PIPELINE
 
@@ -117,3 +117,11 @@ def test_a_long_story_is_read_two_sentences_at_a_time(detector):
     assert len(parts) == 3
     assert parts[0].startswith("i threw my back out") and "agony" in parts[0] and "heat" not in parts[0]
     assert parts[-1] == "heat helped a bit. now i can't feel my bum when i sit on the toilet."
+
+
+def test_in_a_story_the_classifier_alone_only_asks_the_follow_up_question():
+    likely = (0.9, 0.05, "saddle_numbness", "injury_onset")
+    asked = combine(Reading(None, False), likely, QUOTE, story=True)
+    assert asked == Finding(CHECK, UNSPECIFIED, QUOTE)
+    # What the lexicon itself read in a story still counts, and may still be raised.
+    assert combine(FOUND_URGENT, (0.8, 0.15, "major_trauma", "injury_onset"), QUOTE, story=True).level == EMERGENCY

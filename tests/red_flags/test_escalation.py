@@ -102,6 +102,41 @@ def test_a_yes_to_the_follow_up_question_asks_which_sign_and_declines_massage(as
     assert payload(named)["level"] == "emergency"
 
 
+PAST_STORY = (
+    "I've had lower back trouble for a few years and I sit at a desk all day. One time it got so "
+    "bad that I couldn't walk and both my legs were numb. I'm wondering whether massage would help."
+)
+
+
+def test_a_sign_told_only_in_the_past_is_asked_about_and_a_yes_escalates_at_its_tier(assistant):
+    sender = new_sender()
+    asked = assistant.send(sender, PAST_STORY)
+    assert "Is that happening now" in texts(asked) and "both my legs" in texts(asked)
+    assert not any("custom" in reply for reply in asked)  # a question, not yet an alarm
+    [buttons] = [reply["buttons"] for reply in asked if reply.get("buttons")]
+    assert [button["title"] for button in buttons] == ["Yes, it's happening now", "No, it has passed"]
+    replies = assistant.send(sender, buttons[0]["payload"])
+    assert f"call {load_clinic().emergency_number}" in texts(replies)
+    assert payload(replies)["level"] == "emergency"
+    assert payload(replies)["category"] == "both_legs_or_worsening_weakness"
+    [notice] = assistant.webhook.wait_for(lambda p: p.get("conversation_id") == sender)
+    assert notice["level"] == "emergency"
+    assert "can't book a massage" in texts(assistant.send(sender, "can I book a massage for tomorrow?"))
+
+
+def test_a_no_to_whether_it_is_happening_now_raises_no_alarm(assistant):
+    sender = new_sender()
+    assistant.send(sender, PAST_STORY)
+    replies = assistant.send(sender, "no")
+    assert "glad it has passed" in texts(replies)
+    assert not any("custom" in reply for reply in replies)
+
+
+def test_the_same_sign_told_as_happening_now_escalates_at_once(assistant):
+    replies = assistant.send(new_sender(), PAST_STORY.replace("One time it got so", "Since this morning it is so"))
+    assert payload(replies)["level"] == "emergency"
+
+
 def test_near_misses_get_no_alarm(assistant):
     for message in ("I fell in love with deep tissue", "no numbness or tingling, just a stiff lower back"):
         assert "emergency" not in texts(assistant.send(new_sender(), message)).lower()
