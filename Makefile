@@ -21,6 +21,7 @@ RED_FLAG_TRAINING := $(wildcard datasets/training/red_flags/*.yml) red_flags/cla
 # Runtime configuration (README "Configuration"); override on the command line or environment.
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
+export STAFF_PORT ?= 5002
 export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
