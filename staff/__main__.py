@@ -1,6 +1,6 @@
 """Lists or exports what patients asked the clinic for: booking requests, referral requests
 and red-flag escalations, from the same database the assistant writes (clinic/records.py),
-records what staff decided about a request, and manages the staff console's accounts.
+records what staff decided about a request, and runs the staff console and its accounts.
 
     python -m staff bookings                          # a table of every booking request
     python -m staff bookings --status requested --since 2026-11-01
@@ -10,6 +10,7 @@ records what staff decided about a request, and manages the staff console's acco
     python -m staff user add maria --role reviewer    # asks for the password twice
     python -m staff user list
     python -m staff user remove maria
+    python -m staff console                           # the web console on STAFF_PORT (5002)
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _day(text: str) -> dt.date:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{bookings,referrals,escalations,mark,user}"
+        dest="command", required=True, metavar="{bookings,referrals,escalations,mark,user,console}"
     )
     for kind in TABLE_COLUMNS:
         listing = commands.add_parser(kind, help=f"list {kind}")
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands.add_parser("list", help="list the accounts")
     remove = user_commands.add_parser("remove", help="remove an account and end its sessions")
     remove.add_argument("name")
+    commands.add_parser("console", help="run the staff console, a web app on STAFF_PORT")
     return parser
 
 
@@ -166,6 +168,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     if args.command == "user":
         return _user_command(args, parser, out)
+    if args.command == "console":
+        from staff.console.app import serve  # Sanic and the templates only for this command
+
+        serve()
+        return 0
     if args.command == "mark":
         try:
             row = records.set_status(args.reference, args.status)
