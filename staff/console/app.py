@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SIGN_IN = "/sign-in"
 STATIC = "/static"
+INBOX_ROWS = 200  # a page longer than this is no help; filters narrow it down
 NOTICES = {
     "ended": "Your session has ended (after "
     f"{accounts.SESSION_IDLE_LIMIT.seconds // 60} minutes without activity, or "
@@ -180,7 +181,8 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         return render(
             request,
             "inbox.html",
-            listed=listed,
+            listed=listed[:INBOX_ROWS],
+            total=len(listed),
             reasons=conversations.REASONS,
             shown=shown,
             days=config.staff_inbox_days,

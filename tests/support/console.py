@@ -27,8 +27,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
 class StaffConsole:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database_url: str = "") -> None:
         self.workdir = workdir
+        self.database_url = database_url
         self.clinic_db_file = workdir / "clinic.db"
         self.tracker_db_file = workdir / "conversations.db"
         self.port = free_port()
@@ -39,7 +40,7 @@ class StaffConsole:
             STAFF_PORT=str(self.port),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             TRACKER_SQLITE_FILE=str(self.tracker_db_file),
-            DATABASE_URL="",
+            DATABASE_URL=database_url,
         )
         self._process: Optional[subprocess.Popen] = None
 
@@ -97,7 +98,10 @@ class StaffConsole:
 
     def store_conversation(self, conversation_id: str, events: List[Event]) -> None:
         """Saves the events with Rasa's own SQL tracker store, as the Rasa server does."""
-        store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(self.tracker_db_file))
+        if self.database_url:
+            store = SQLTrackerStore(Domain.empty(), host=self.database_url)
+        else:
+            store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(self.tracker_db_file))
         tracker = DialogueStateTracker.from_events(conversation_id, events)
         asyncio.run(store.save(tracker))
         store.engine.dispose()

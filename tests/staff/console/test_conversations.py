@@ -173,3 +173,33 @@ def test_an_empty_tracker_store_gives_an_empty_inbox(console):
     console.add_user("rita", "reviewer", PASSWORD)
     page = signed_in(console, "rita").get(f"{console.url}/inbox", timeout=30).text
     assert "Nothing here." in page and listed(page) == []
+
+
+def test_a_long_inbox_shows_the_newest_200(console):
+    for number in range(201):
+        at = NOW - 1000 + number
+        console.store_conversation(f"visitor-{number}", [said("hmm??", "nlu_fallback", 0.3, at)])
+    console.add_user("rita", "reviewer", PASSWORD)
+    page = signed_in(console, "rita").get(f"{console.url}/inbox", timeout=30).text
+    assert "201 conversations (the newest 200 shown)" in page
+    shown = listed(page)
+    assert len(shown) == 200 and shown[0] == "visitor-200" and "visitor-0" not in shown
+
+
+def test_with_both_databases_on_postgresql(tmp_path, postgres):
+    """DATABASE_URL set, as a clinic running PostgreSQL has it: the accounts, sessions and
+    conversations all live there."""
+    url = postgres.new_database()
+    console = StaffConsole(tmp_path, database_url=url)
+    for conversation_id in ("emergency", "all-fine"):
+        console.store_conversation(conversation_id, CONVERSATIONS[conversation_id])
+    console.start()
+    try:
+        console.add_user("eddie", "editor", PASSWORD)
+        browser = signed_in(console, "eddie")
+        assert listed(browser.get(f"{console.url}/inbox", timeout=30).text) == ["emergency"]
+        page = browser.get(f"{console.url}/conversations/emergency", timeout=30).text
+        assert "EMERGENCY: saddle numbness" in page
+    finally:
+        console.stop()
+    assert not console.tracker_db_file.exists() and not console.clinic_db_file.exists()
