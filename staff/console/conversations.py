@@ -35,6 +35,9 @@ REASONS = {
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_clarify_topic", "action_default_fallback"})
 WATCHED_FORMS = frozenset({"booking_form", "referral_form"})
+# A "yes" to the follow-up question about serious signs escalates as URGENT in the action
+# server (actions/red_flags.py), though the message itself carries no red flag.
+ESCALATION_ACTIONS = frozenset({"action_hold_as_urgent"})
 NAME_SLOT = "patient_name"  # what the booking and referral forms store as the person's name
 # Intents whose confidence says nothing about an answer: red flags (set by rule, not by the
 # model) and the fallback itself (listed as a fallback).
@@ -155,6 +158,8 @@ class _Reader:
                 self.reasons.add(ESCALATION)
         elif type_name == "action" and action_name in FALLBACK_ACTIONS:
             self.reasons.add(FALLBACK)
+        elif type_name == "action" and action_name in ESCALATION_ACTIONS:
+            self.reasons.add(ESCALATION)
         elif type_name == "active_loop":
             # A form is closed by an active_loop event without a name, whether it was completed,
             # stopped by the person, or left for a red flag; a new session drops it unclosed.

@@ -66,6 +66,30 @@ CONVERSATIONS: Dict[str, List[Event]] = {
         replied("Please call 911 now or go to the nearest emergency department.", NOW - 179),
         did("action_record_escalation", NOW - 178),
     ],
+    "yes-to-serious-signs": [
+        said(
+            "it hurts more at night",
+            "red_flag_check",
+            1.0,
+            NOW - 240,
+            red_flag_check={"level": "check", "category": "night_pain", "matched": ["at night"]},
+        ),
+        did("utter_red_flag_check", NOW - 239),
+        said("yes", "affirm", 0.99, NOW - 200),
+        did("utter_red_flag_check_yes", NOW - 199),
+        did("action_hold_as_urgent", NOW - 198),
+    ],
+    "weak-sign-only": [
+        said(
+            "I'm 70 and my back aches",
+            "red_flag_check",
+            1.0,
+            NOW - 300,
+            red_flag_check={"level": "check", "category": "older_age", "matched": ["70"]},
+        ),
+        did("utter_red_flag_check", NOW - 299),
+        said("no", "deny", 0.99, NOW - 280),
+    ],
     "left-booking": [
         said("I'd like to book a massage", "book_appointment", 0.99, HOURS_AGO),
         did("booking_form", HOURS_AGO + 1),
@@ -95,7 +119,7 @@ CONVERSATIONS: Dict[str, List[Event]] = {
 EXPECTED = {
     "fallback": ["not-understood"],
     "low-confidence": ["unsure-answer"],
-    "escalation": ["emergency"],
+    "escalation": ["emergency", "yes-to-serious-signs"],
     "abandoned-form": ["left-booking"],
 }
 
@@ -122,8 +146,8 @@ def signed_in(console: StaffConsole, name: str):
 
 def test_the_inbox_lists_what_needs_a_look_newest_first(stored):
     page = signed_in(stored, "rita").get(f"{stored.url}/inbox", timeout=30).text
-    assert listed(page) == ["not-understood", "unsure-answer", "emergency", "left-booking"]
-    assert "4 conversations" in page
+    assert listed(page) == ["not-understood", "unsure-answer", "emergency", "yes-to-serious-signs", "left-booking"]
+    assert "5 conversations" in page
 
 
 @pytest.mark.parametrize("reason", EXPECTED)
@@ -148,6 +172,8 @@ def test_a_conversation_shows_every_turn_and_how_the_assistant_read_it(stored):
     unsure = browser.get(f"{stored.url}/conversations/unsure-answer", timeout=30).text
     assert "faq (97% sure)" in unsure
     assert '<dd class="low">Why pain returns after massage (55% sure)</dd>' in unsure
+    weak_sign = browser.get(f"{stored.url}/conversations/weak-sign-only", timeout=30).text
+    assert "CHECK: older age; the person’s words: 70" in weak_sign
     not_understood = browser.get(f"{stored.url}/conversations/not-understood", timeout=30).text
     assert "nlu_fallback (42% sure)" in not_understood and "Buttons: Why pain returns" in not_understood
     missing = browser.get(f"{stored.url}/conversations/nobody", timeout=30)
