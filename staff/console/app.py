@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any, List
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sanic import Sanic
@@ -49,17 +49,17 @@ STATIC = "/static"
 INBOX_ROWS = 200  # a page longer than this is no help; filters narrow it down
 NOTICES = {
     "ended": "Your session has ended (after "
-    f"{accounts.SESSION_IDLE_LIMIT.seconds // 60} minutes without activity, or "
-    f"{accounts.SESSION_LIFETIME.seconds // 3600} hours in all). Please sign in again.",
+    f"{accounts.SESSION_IDLE_LIMIT // dt.timedelta(minutes=1)} minutes without activity, or "
+    f"{accounts.SESSION_LIFETIME // dt.timedelta(hours=1)} hours in all). Please sign in again.",
     "signed-out": "You are signed out.",
 }
 
 
-def _as_seen_by(account: accounts.Account, found: conversations.Conversation, region: str) -> List[Any]:
+def _as_seen_by(account: accounts.Account, found: conversations.Conversation, region: str) -> List[conversations.Turn]:
     """The turns of a conversation, with names and contacts hidden unless the account may see them."""
     if account.may(accounts.EDITOR):
         return found.turns
-    mask: Callable[[str], str] = Masker(found.names, region)
+    mask = Masker(found.names, region)
     masked = []
     for turn in found.turns:
         red_flag = turn.red_flag and {**turn.red_flag, "matched": [mask(w) for w in turn.red_flag.get("matched", [])]}
