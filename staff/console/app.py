@@ -73,7 +73,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     app = Sanic("staff_console")
     clinic = load_clinic()
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
-    templates.filters["when"] = lambda moment: f"{moment.astimezone(clinic.tz):%-d %b %Y, %H:%M}"
+    templates.filters["when"] = lambda moment: f"{moment.astimezone(clinic.tz):%-d %b %Y, %H:%M %Z}"
     templates.filters["percent"] = lambda confidence: "" if confidence is None else f"{confidence:.0%}"
     app.static(STATIC, HERE / "static")
 

@@ -124,14 +124,15 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def stored(console: StaffConsole) -> StaffConsole:
+@pytest.fixture(scope="module")
+def stored(shared_console: StaffConsole) -> StaffConsole:
+    """The conversations above and one account per role; the tests using it only read."""
     for conversation_id, events in CONVERSATIONS.items():
-        console.store_conversation(conversation_id, events)
-    console.add_user("rita", "reviewer", PASSWORD)
-    console.add_user("eddie", "editor", PASSWORD)
-    console.add_user("pat", "publisher", PASSWORD)
-    return console
+        shared_console.store_conversation(conversation_id, events)
+    shared_console.add_user("rita", "reviewer", PASSWORD)
+    shared_console.add_user("eddie", "editor", PASSWORD)
+    shared_console.add_user("pat", "publisher", PASSWORD)
+    return shared_console
 
 
 def listed(page: str) -> List[str]:
