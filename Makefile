@@ -62,7 +62,7 @@ spacy: $(SPACY_PIPELINE)/meta.json  ## build the spaCy pipeline
 data: data/faq/nlu.yml  ## regenerate the FAQ training data from knowledge/
 train: $(MODEL)  ## train the model if data or config changed
 
-run: setup  ## start the action server (5055) and the assistant (5005) in the foreground
+run: setup  ## start the action server (5055), the assistant (5005) and the staff console (5002)
 	@scripts/run-servers.sh
 
 shell: setup  ## chat with the assistant in this terminal

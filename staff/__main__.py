@@ -102,8 +102,12 @@ def _parser() -> argparse.ArgumentParser:
 def _new_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass(f"Password (at least {accounts.MIN_PASSWORD_LENGTH} characters): ")
-    if getpass.getpass("The same password again: ") != password:
+    try:
+        password = getpass.getpass(f"Password (at least {accounts.MIN_PASSWORD_LENGTH} characters): ")
+        repeated = getpass.getpass("The same password again: ")
+    except EOFError:
+        raise accounts.AccountError("no password was typed") from None
+    if repeated != password:
         raise accounts.AccountError("the two passwords differ")
     return password
 

@@ -1,8 +1,11 @@
 """`python -m staff user ...`: the staff console's accounts, as the clinic's administrator makes them."""
 
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +34,35 @@ def staff(clinic_db, *args, password=None):
     )
 
 
+def staff_at_a_terminal(clinic_db, *args, answers=()):
+    """Runs the command in a terminal of its own (getpass reads the terminal, not stdin), typing
+    each answer once its prompt appears; returns what the terminal showed and the exit code."""
+    env = dict(os.environ, CLINIC_SQLITE_FILE=str(clinic_db), DATABASE_URL="")
+    pid, terminal = pty.fork()
+    if pid == 0:  # the command, in the new terminal; never back into pytest
+        try:
+            os.chdir(PROJECT_DIR)
+            os.execve(sys.executable, [sys.executable, "-m", "staff", *args], env)
+        finally:
+            os._exit(127)
+    shown, pending, answered_up_to = b"", list(answers), 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not select.select([terminal], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 1024)
+        except OSError:  # the command has ended and closed the terminal
+            break
+        shown += chunk
+        if pending and shown[answered_up_to:].endswith(b": "):
+            os.write(terminal, pending.pop(0).encode() + b"\n")
+            answered_up_to = len(shown)
+    os.close(terminal)
+    _, status = os.waitpid(pid, 0)
+    return shown.decode(), os.waitstatus_to_exitcode(status)
+
+
 def stored_accounts(clinic_db):
     db = sa.create_engine(f"sqlite:///{clinic_db}", future=True)
     with db.connect() as connection:
@@ -46,6 +78,15 @@ def test_user_add_stores_a_hash_not_the_password(clinic_db):
     assert row["name"] == "maria" and row["role"] == "reviewer"
     assert row["password_hash"].startswith("$argon2id$") and PASSWORD not in row["password_hash"]
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_user_add_asks_for_the_password_twice_without_showing_it(clinic_db):
+    shown, code = staff_at_a_terminal(clinic_db, "user", "add", "ana", "--role", "editor", answers=[PASSWORD, PASSWORD])
+    assert code == 0 and "Password (at least 12 characters):" in shown and "The same password again:" in shown
+    assert "Added ana (editor)" in shown and PASSWORD not in shown  # not echoed
+    shown, code = staff_at_a_terminal(clinic_db, "user", "add", "bo", "--role", "editor", answers=[PASSWORD, "typo"])
+    assert code == 2 and "the two passwords differ" in shown
+    assert [row["name"] for row in stored_accounts(clinic_db)] == ["ana"]
 
 
 def test_short_passwords_unknown_roles_and_repeated_names_are_refused(clinic_db):

@@ -165,7 +165,9 @@ def test_the_inbox_says_no_channel_offers_marking_an_answer_unhelpful(stored):
 
 def test_a_conversation_shows_every_turn_and_how_the_assistant_read_it(stored):
     browser = signed_in(stored, "eddie")
-    emergency = browser.get(f"{stored.url}/conversations/emergency", timeout=30).text
+    response = browser.get(f"{stored.url}/conversations/emergency", timeout=30)
+    assert response.headers["Cache-Control"] == "no-store"  # patients' words stay out of caches
+    emergency = response.text
     assert "I can&#39;t feel anything down there and I wet myself" in emergency
     assert "EMERGENCY: saddle numbness; the person’s words: can&#39;t feel, wet myself" in emergency
     assert "Did: utter_red_flag_emergency, action_record_escalation" in emergency
