@@ -6,7 +6,7 @@ import time
 from typing import Any, Dict, List
 
 import pytest
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 
 from tests.support.console import StaffConsole
 
@@ -99,6 +99,13 @@ CONVERSATIONS: Dict[str, List[Event]] = {
         replied(f"Thanks, Ana Lima. {BOOKING_QUESTION}", HOURS_AGO + 11),
         said("Ana here again, call +1 415 555 2671 or ana.lima@example.com", "inform", 0.99, HOURS_AGO + 20),
     ],
+    "referral-then-new-session": [
+        said("yes please refer me", "request_referral", 0.99, NOW - 400),
+        ActiveLoop("referral_form", timestamp=NOW - 399),
+        # The person came back after the session had expired: the form was never sent.
+        SessionStarted(timestamp=NOW - 360),
+        said("hello again", "greet", 0.99, NOW - 359),
+    ],
     "finished-booking": [
         said("book me in", "book_appointment", 0.99, HOURS_AGO),
         ActiveLoop("booking_form", timestamp=HOURS_AGO + 1),
@@ -120,7 +127,7 @@ EXPECTED = {
     "fallback": ["not-understood"],
     "low-confidence": ["unsure-answer"],
     "escalation": ["emergency", "yes-to-serious-signs"],
-    "abandoned-form": ["left-booking"],
+    "abandoned-form": ["referral-then-new-session", "left-booking"],
 }
 
 
@@ -147,8 +154,15 @@ def signed_in(console: StaffConsole, name: str):
 
 def test_the_inbox_lists_what_needs_a_look_newest_first(stored):
     page = signed_in(stored, "rita").get(f"{stored.url}/inbox", timeout=30).text
-    assert listed(page) == ["not-understood", "unsure-answer", "emergency", "yes-to-serious-signs", "left-booking"]
-    assert "5 conversations" in page
+    assert listed(page) == [
+        "not-understood",
+        "unsure-answer",
+        "emergency",
+        "yes-to-serious-signs",
+        "referral-then-new-session",
+        "left-booking",
+    ]
+    assert "6 conversations" in page
 
 
 @pytest.mark.parametrize("reason", EXPECTED)
