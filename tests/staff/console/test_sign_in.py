@@ -72,6 +72,32 @@ def test_a_wrong_password_fails_and_the_sixth_attempt_is_throttled_even_when_rig
     assert "not the password" not in console.log_file.read_text() and PASSWORD not in console.log_file.read_text()
 
 
+def record_failures(console, name: str, minutes_ago) -> None:
+    """Failed sign-ins as the console records them, made earlier."""
+    now = dt.datetime.now(dt.timezone.utc)
+    with clinic_db(console).begin() as connection:
+        for minutes in minutes_ago:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO staff_sign_in_attempts (attempted_at, account_name, client_address, outcome) "
+                    "VALUES (:at, :name, '192.0.2.7', 'failed')"
+                ),
+                {"at": now - dt.timedelta(minutes=minutes), "name": name},
+            )
+
+
+def test_the_pause_lasts_15_minutes_and_needs_5_failures_within_15_minutes(console):
+    console.add_user("maria", "editor", PASSWORD)
+    console.add_user("tom", "editor", PASSWORD)
+    # Five failures within four minutes, the last 16 minutes ago: the pause is over.
+    record_failures(console, "maria", [20, 19, 18, 17, 16])
+    assert "Signed in as <strong>maria</strong>" in console.sign_in(console.browser(), "maria", PASSWORD).text
+    # Four failures over 12 minutes and a fifth now: five, but not within 15 minutes.
+    record_failures(console, "tom", [16, 12, 8, 4])
+    assert console.sign_in(console.browser(), "tom", "not the password").status_code == 401
+    assert "Signed in as <strong>tom</strong>" in console.sign_in(console.browser(), "tom", PASSWORD).text
+
+
 def test_guessing_many_names_from_one_computer_is_throttled_too(console):
     console.add_user("maria", "editor", PASSWORD)
     browser = console.browser()
