@@ -21,6 +21,7 @@ RED_FLAG_TRAINING := $(wildcard datasets/training/red_flags/*.yml) red_flags/cla
 # Runtime configuration (README "Configuration"); override on the command line or environment.
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
+export STAFF_PORT ?= 5002
 export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
@@ -61,7 +62,7 @@ spacy: $(SPACY_PIPELINE)/meta.json  ## build the spaCy pipeline
 data: data/faq/nlu.yml  ## regenerate the FAQ training data from knowledge/
 train: $(MODEL)  ## train the model if data or config changed
 
-run: setup  ## start the action server (5055) and the assistant (5005) in the foreground
+run: setup  ## start the action server (5055), the assistant (5005) and the staff console (5002)
 	@scripts/run-servers.sh
 
 shell: setup  ## chat with the assistant in this terminal

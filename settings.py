@@ -35,19 +35,39 @@ def spacy_pipeline() -> Path:
 @dataclass(frozen=True)
 class Settings:
     # PostgreSQL (or any SQLAlchemy) URL for conversations and clinic records; empty means
-    # the SQLite file below for the clinic records.
+    # the SQLite files below (conversations: the Rasa server's tracker store, endpoints.yml).
     database_url: str
     clinic_sqlite_file: str
+    tracker_sqlite_file: str
     # The clinic's details (clinic/details.yml unless another file is named).
     clinic_details_file: Path
     # Where staff are notified of escalations and requests (a chat or ticket webhook); empty means off.
     staff_webhook_url: str
     webhook_attempts: int
     webhook_timeout_seconds: float
+    # The staff console (python -m staff console). Loopback only unless told otherwise: its
+    # pages show patients' messages, so open it to the network only behind HTTPS.
+    staff_host: str
+    staff_port: int
+    # Send the session cookie over HTTPS only; set it when the console is served over HTTPS.
+    staff_secure_cookie: bool
+    # The console's inbox: a message answered with less confidence than this (its intent, or
+    # its FAQ topic) is listed as a low-confidence answer. The FallbackClassifier (config.yml)
+    # already turns intents under 0.8 into nlu_fallback, so this sits above it.
+    staff_low_confidence: float
+    # A booking or referral form still open after this long without a message is abandoned.
+    staff_form_abandoned_after_minutes: int
+    # How far back the inbox looks.
+    staff_inbox_days: int
 
     @property
     def clinic_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.clinic_sqlite_file}"
+
+    @property
+    def conversations_database_url(self) -> str:
+        """Where the Rasa server's SQL tracker store keeps conversations (endpoints.yml)."""
+        return self.database_url or f"sqlite:///{self.tracker_sqlite_file}"
 
 
 @functools.cache
@@ -55,8 +75,15 @@ def settings() -> Settings:
     return Settings(
         database_url=os.environ.get("DATABASE_URL", "").strip(),
         clinic_sqlite_file=os.environ.get("CLINIC_SQLITE_FILE", "var/clinic.db"),
+        tracker_sqlite_file=os.environ.get("TRACKER_SQLITE_FILE", "var/conversations.db"),
         clinic_details_file=Path(os.environ.get("CLINIC_DETAILS_FILE") or PROJECT_DIR / "clinic" / "details.yml"),
         staff_webhook_url=os.environ.get("STAFF_WEBHOOK_URL", "").strip(),
         webhook_attempts=int(os.environ.get("STAFF_WEBHOOK_ATTEMPTS", "3")),
         webhook_timeout_seconds=float(os.environ.get("STAFF_WEBHOOK_TIMEOUT", "5")),
+        staff_host=os.environ.get("STAFF_HOST", "127.0.0.1"),
+        staff_port=int(os.environ.get("STAFF_PORT", "5002")),
+        staff_secure_cookie=os.environ.get("STAFF_SECURE_COOKIE", "").strip().lower() in ("1", "true", "yes"),
+        staff_low_confidence=float(os.environ.get("STAFF_LOW_CONFIDENCE", "0.9")),
+        staff_form_abandoned_after_minutes=int(os.environ.get("STAFF_FORM_ABANDONED_AFTER_MINUTES", "30")),
+        staff_inbox_days=int(os.environ.get("STAFF_INBOX_DAYS", "30")),
     )

@@ -185,6 +185,7 @@ def ours(workdir: Path, messages: List[str]) -> Result:
             # The benchmark's escalations must not reach the clinic's records or its staff.
             "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"),
             "STAFF_WEBHOOK_URL": "",
+            "STAFF_CONSOLE": "off",  # the assistant's own servers are measured, as before
             "ASSISTANT_MODEL": str(MODEL_FILE),
         },
     )

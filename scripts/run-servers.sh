@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the action server in the background and the Rasa server (or `rasa shell`) in the
-# foreground. Ctrl-C, or the Rasa server ending for any reason, stops both.
+# foreground, and beside them the staff console (not for `rasa shell`, nor with
+# STAFF_CONSOLE=off). Ctrl-C, or the Rasa server ending for any reason, stops them all.
 # Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment;
 # CREDENTIALS_FILE (default credentials.yml) says which channels to open; ASSISTANT_MODEL is the
 # trained model (settings.MODEL_FILE).
@@ -22,6 +23,13 @@ if [ "${1:-}" = shell ]; then
   exit
 fi
 
+staff_pid=
+if [ "${STAFF_CONSOLE:-on}" != off ]; then
+  "$BIN/python" -m staff console &
+  staff_pid=$!
+  trap 'kill "$actions_pid" "$staff_pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+fi
+
 auth=()
 [ -n "${RASA_AUTH_TOKEN:-}" ] && auth=(--auth-token "$RASA_AUTH_TOKEN")
 cat <<INFO
@@ -30,11 +38,12 @@ Starting the assistant (the model takes a little while to load)...
   socket.io: http://localhost:$RASA_PORT/socket.io  (web chat widget)
   status:    GET  http://localhost:$RASA_PORT/status
   actions:   http://localhost:$ACTION_PORT/health
-Press Ctrl-C to stop both servers.
+${staff_pid:+Staff console: http://localhost:${STAFF_PORT:-5002}  (accounts: python -m staff user add NAME --role reviewer)}
+Press Ctrl-C to stop the servers.
 INFO
 # In the background with `wait`, so a TERM or HUP to this script is handled at once.
 "$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" --enable-api "${auth[@]}" \
   --cors "${CORS_ORIGINS:-*}" --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
 rasa_pid=$!
-trap 'kill "$rasa_pid" "$actions_pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+trap 'kill "$rasa_pid" "$actions_pid" $staff_pid 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 wait "$rasa_pid"

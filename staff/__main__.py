@@ -1,12 +1,16 @@
 """Lists or exports what patients asked the clinic for: booking requests, referral requests
 and red-flag escalations, from the same database the assistant writes (clinic/records.py),
-and records what staff decided about a request.
+records what staff decided about a request, and runs the staff console and its accounts.
 
     python -m staff bookings                          # a table of every booking request
     python -m staff bookings --status requested --since 2026-11-01
     python -m staff referrals --csv > referrals.csv   # CSV for a spreadsheet
     python -m staff escalations --since 2026-11-20 --until 2026-11-21
     python -m staff mark BK-7Q2M confirmed            # after calling the person back
+    python -m staff user add maria --role reviewer    # asks for the password twice
+    python -m staff user list
+    python -m staff user remove maria
+    python -m staff console                           # the web console on STAFF_PORT (5002)
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import getpass
 import sys
 from typing import Any, Dict, List, Sequence, TextIO
 
 from tabulate import tabulate
 
 from clinic import records
+from staff import accounts
 
 # The columns of the table view, most useful first; CSV has every stored field.
 TABLE_COLUMNS = {
@@ -53,7 +59,9 @@ def _day(text: str) -> dt.date:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{bookings,referrals,escalations,mark}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{bookings,referrals,escalations,mark,user,console}"
+    )
     for kind in TABLE_COLUMNS:
         listing = commands.add_parser(kind, help=f"list {kind}")
         listing.add_argument("--since", type=_day, help="created on or after this day (YYYY-MM-DD; times are UTC)")
@@ -70,7 +78,61 @@ def _parser() -> argparse.ArgumentParser:
         + "; referrals: "
         + ", ".join(records.STATUSES["referrals"]),
     )
+    user = commands.add_parser("user", help="add, list or remove staff console accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="{add,list,remove}")
+    add = user_commands.add_parser("add", help="create an account (asks for its password)")
+    add.add_argument("name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=accounts.ROLES,
+        help="reviewer: reads conversations with names and contacts hidden; editor: also sees them; "
+        "publisher: everything an editor may do",
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin (for scripts)"
+    )
+    user_commands.add_parser("list", help="list the accounts")
+    remove = user_commands.add_parser("remove", help="remove an account and end its sessions")
+    remove.add_argument("name")
+    commands.add_parser("console", help="run the staff console, a web app on STAFF_PORT")
     return parser
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        password = getpass.getpass(f"Password (at least {accounts.MIN_PASSWORD_LENGTH} characters): ")
+        repeated = getpass.getpass("The same password again: ")
+    except EOFError:
+        raise accounts.AccountError("no password was typed") from None
+    if repeated != password:
+        raise accounts.AccountError("the two passwords differ")
+    return password
+
+
+def _user_command(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
+    try:
+        if args.user_command == "add":
+            account = accounts.add_account(args.name, args.role, _new_password(args.password_stdin))
+            out.write(f"Added {account.name} ({account.role})\n")
+        elif args.user_command == "list":
+            rows = accounts.list_accounts()
+            out.write(
+                tabulate(
+                    [[r["name"], r["role"], _shorten(r["created_at"])] for r in rows],
+                    headers=["name", "role", "created_at"],
+                )
+                + "\n"
+            )
+        elif not accounts.remove_account(args.name):
+            parser.error(f"there is no account named {args.name}")
+        else:
+            out.write(f"Removed {accounts.normalise_name(args.name)}\n")
+    except accounts.AccountError as problem:
+        parser.error(str(problem))
+    return 0
 
 
 def _shorten(value: Any) -> str:
@@ -108,6 +170,13 @@ def write_csv(rows: List[Dict[str, Any]], out: TextIO) -> None:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "user":
+        return _user_command(args, parser, out)
+    if args.command == "console":
+        from staff.console.app import serve  # Sanic and the templates only for this command
+
+        serve()
+        return 0
     if args.command == "mark":
         try:
             row = records.set_status(args.reference, args.status)

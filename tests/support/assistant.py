@@ -46,6 +46,7 @@ class Assistant:
             os.environ,
             RASA_PORT=str(self.rasa_port),
             ACTION_PORT=str(self.action_port),
+            STAFF_PORT=str(free_port()),  # run-servers.sh starts the staff console too
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             TRACKER_SQLITE_FILE=str(self.sqlite_file),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),

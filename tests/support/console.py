@@ -1,0 +1,113 @@
+"""The staff console, started as staff start it (`python -m staff console`), on a free port with
+its own clinic database and tracker store; and conversations written into that tracker store the
+way the Rasa server writes them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import requests
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from scripts.processes import free_port, stop_process_group
+from settings import PROJECT_DIR
+
+START_TIMEOUT = 60  # seconds
+_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+class StaffConsole:
+    def __init__(self, workdir: Path, database_url: str = "") -> None:
+        self.workdir = workdir
+        self.database_url = database_url
+        self.clinic_db_file = workdir / "clinic.db"
+        self.tracker_db_file = workdir / "conversations.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = workdir / "console.log"
+        self.env = dict(
+            os.environ,
+            STAFF_PORT=str(self.port),
+            CLINIC_SQLITE_FILE=str(self.clinic_db_file),
+            TRACKER_SQLITE_FILE=str(self.tracker_db_file),
+            DATABASE_URL=database_url,
+        )
+        self._process: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        self._log = self.log_file.open("w")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "staff", "console"],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"console exited early:\n{self.log_file.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/sign-in", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"console not ready:\n{self.log_file.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self._process:
+            stop_process_group(self._process)
+        self._log.close()
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "staff", "user", "add", name, "--role", role, "--password-stdin"],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+    def browser(self) -> requests.Session:
+        """A fresh browser: its own cookies, nobody signed in."""
+        return requests.Session()
+
+    def sign_in(self, browser: requests.Session, name: str, password: str) -> requests.Response:
+        """Opens the sign-in page and sends its form, as a person would."""
+        page = browser.get(f"{self.url}/sign-in", timeout=30)
+        return browser.post(
+            f"{self.url}/sign-in",
+            data={"name": name, "password": password, "csrf_token": csrf_token_in(page.text)},
+            timeout=30,
+        )
+
+    def store_conversation(self, conversation_id: str, events: List[Event]) -> None:
+        """Saves the events with Rasa's own SQL tracker store, as the Rasa server does."""
+        if self.database_url:
+            store = SQLTrackerStore(Domain.empty(), host=self.database_url)
+        else:
+            store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(self.tracker_db_file))
+        tracker = DialogueStateTracker.from_events(conversation_id, events)
+        asyncio.run(store.save(tracker))
+        store.engine.dispose()
+
+
+def csrf_token_in(page: str) -> str:
+    found = _CSRF.search(page)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
