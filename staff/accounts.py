@@ -196,7 +196,8 @@ def check_sign_in(name: str, password: str, client_address: str, db: Optional[En
         minutes = max(1, round((locked_until - now).total_seconds() / 60))
         outcome = SignIn(
             problem="Too many failed sign-ins for this account or from this computer. "
-            f"For your patients' safety, signing in is paused: please try again in {minutes} minutes.",
+            f"For your patients' safety, signing in is paused: please try again in {minutes} "
+            + ("minute." if minutes == 1 else "minutes."),
             throttled=True,
         )
     else:
