@@ -59,6 +59,11 @@ class Settings:
     staff_form_abandoned_after_minutes: int
     # How far back the inbox looks.
     staff_inbox_days: int
+    # Published versions of the assistant (staff/releases.py): each version's model and report.
+    versions_dir: str
+    # The running Rasa servers a published version is loaded into, and their API token.
+    rasa_server_urls: List[str]
+    rasa_auth_token: str
 
     @property
     def clinic_database_url(self) -> str:
@@ -86,4 +91,9 @@ def settings() -> Settings:
         staff_low_confidence=float(os.environ.get("STAFF_LOW_CONFIDENCE", "0.9")),
         staff_form_abandoned_after_minutes=int(os.environ.get("STAFF_FORM_ABANDONED_AFTER_MINUTES", "30")),
         staff_inbox_days=int(os.environ.get("STAFF_INBOX_DAYS", "30")),
+        versions_dir=os.environ.get("VERSIONS_DIR", str(PROJECT_DIR / "var" / "versions")),
+        rasa_server_urls=os.environ.get(
+            "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+        ).split(),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
     )

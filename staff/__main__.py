@@ -11,6 +11,11 @@ records what staff decided about a request, and runs the staff console and its a
     python -m staff user list
     python -m staff user remove maria
     python -m staff console                           # the web console on STAFF_PORT (5002)
+    python -m staff train                             # check, then train a candidate; prints its id last
+    python -m staff gate ID                           # compare it with the live version; exit 0 if it passes
+    python -m staff publish ID                        # put it live (refused unless its gate passed)
+    python -m staff rollback [VERSION]                # back to the previous (or the named) published version
+    python -m staff versions
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import argparse
 import csv
 import datetime as dt
 import getpass
+import json
 import sys
 from typing import Any, Dict, List, Sequence, TextIO
 
 from tabulate import tabulate
 
 from clinic import records
-from staff import accounts
+from staff import accounts, releases
 
 # The columns of the table view, most useful first; CSV has every stored field.
 TABLE_COLUMNS = {
@@ -60,7 +66,9 @@ def _day(text: str) -> dt.date:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{bookings,referrals,escalations,mark,user,console}"
+        dest="command",
+        required=True,
+        metavar="{bookings,referrals,escalations,mark,user,console,train,gate,publish,rollback,versions}",
     )
     for kind in TABLE_COLUMNS:
         listing = commands.add_parser(kind, help=f"list {kind}")
@@ -96,7 +104,42 @@ def _parser() -> argparse.ArgumentParser:
     remove = user_commands.add_parser("remove", help="remove an account and end its sessions")
     remove.add_argument("name")
     commands.add_parser("console", help="run the staff console, a web app on STAFF_PORT")
+    releases_by = argparse.ArgumentParser(add_help=False)
+    releases_by.add_argument("--by", default=getpass.getuser(), help="who does it, for the record (default: you)")
+    commands.add_parser("train", parents=[releases_by], help="check the files, then train a candidate version")
+    commands.add_parser("gate", help="compare a candidate with the live version").add_argument("id")
+    commands.add_parser("publish", parents=[releases_by], help="put a version that passed its gate live").add_argument(
+        "id"
+    )
+    commands.add_parser("rollback", parents=[releases_by], help="go back to an earlier published version").add_argument(
+        "version", nargs="?"
+    )
+    commands.add_parser("versions", help="list the versions")
     return parser
+
+
+def _release_command(args: argparse.Namespace, out: TextIO) -> int:
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        if args.command == "train":
+            out.write(releases.train(args.by, progress).id + "\n")
+        elif args.command == "gate":
+            report = releases.gate(args.id, progress)
+            out.write(json.dumps(report, indent=2) + "\n")
+            out.write(("PASSED" if report["passed"] else "REFUSED: " + "; ".join(report["reasons"])) + "\n")
+            return 0 if report["passed"] else 1
+        elif args.command == "publish":
+            out.write(f"{releases.publish(args.id, args.by).id} is live\n")
+        elif args.command == "rollback":
+            out.write(f"{releases.rollback(args.by, args.version).id} is live again\n")
+        else:
+            out.write(tabulate(releases.describe(releases.all_versions()), headers="keys") + "\n")
+    except releases.ReleaseError as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -172,6 +215,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     if args.command == "user":
         return _user_command(args, parser, out)
+    if args.command in ("train", "gate", "publish", "rollback", "versions"):
+        return _release_command(args, out)
     if args.command == "console":
         from staff.console.app import serve  # Sanic and the templates only for this command
 

@@ -1,0 +1,334 @@
+"""Versions of the assistant: train a candidate from the project's files, gate it against the
+live version, publish it, roll back. The staff console and `python -m staff` both use this.
+
+Every version lives in its own folder, ``VERSIONS_DIR/<id>/``: the model (``model.tar.gz``)
+and ``version.json`` (content hash of the files it was trained from, who trained it and when,
+the gate's report, who published it and when). ``VERSIONS_DIR/published.jsonl`` is the
+history of publications, newest last; its last line is the live version. Files, not a
+database table, because the models are files anyway and a second Rasa server only needs the
+same folder to find the live one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+from settings import MODEL_FILE, PROJECT_DIR, settings
+
+# What a model is trained from: a change to any of these makes a new content hash.
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "data/**/*.yml",
+    "knowledge/*.yml",
+    "datasets/training/red_flags/*.yml",
+)
+ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
+
+
+class ReleaseError(Exception):
+    """Something staff must be told in plain words (a failed check, a refused publish)."""
+
+
+@dataclass
+class Version:
+    id: str
+    content_hash: str
+    created_at: str
+    created_by: str
+    gate: Optional[Dict[str, Any]] = None
+    published: List[Dict[str, str]] = field(default_factory=list)  # {"at", "by"} per publication
+
+    @property
+    def folder(self) -> Path:
+        return versions_dir() / self.id
+
+    @property
+    def model(self) -> Path:
+        # Named after the version, so a Rasa server's /status tells which one it runs.
+        return self.folder / f"{self.id}.tar.gz"
+
+    @property
+    def gate_passed(self) -> bool:
+        return bool(self.gate and self.gate.get("passed"))
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.folder / "version.json", json.dumps(asdict(self), indent=2))
+
+
+def versions_dir() -> Path:
+    return Path(settings().versions_dir)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    scratch = path.with_suffix(path.suffix + ".tmp")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, path)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def content_hash(root: Path = PROJECT_DIR) -> str:
+    digest = hashlib.sha256()
+    for pattern in TRAINING_INPUTS:
+        for path in sorted(root.glob(pattern)):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load(version_id: str) -> Version:
+    path = versions_dir() / version_id / "version.json"
+    if "/" in version_id or not path.is_file():
+        raise ReleaseError(f"There is no version {version_id!r}. `python -m staff versions` lists them.")
+    return Version(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def all_versions() -> List[Version]:
+    found = [load(p.parent.name) for p in versions_dir().glob("*/version.json")]
+    return sorted(found, key=lambda v: v.created_at)
+
+
+def _history() -> List[Dict[str, str]]:
+    path = versions_dir() / "published.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def live() -> Optional[Version]:
+    history = _history()
+    return load(history[-1]["id"]) if history else None
+
+
+def live_model() -> Path:
+    """The model the assistant should run: the live version's, else the one `make` trained."""
+    current = live()
+    return current.model if current else MODEL_FILE
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def _run(command: List[str], what: str) -> str:
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)  # noqa: S603
+    if result.returncode:
+        problems = [line for line in (result.stdout + result.stderr).splitlines() if _is_problem(line)]
+        raise ReleaseError(f"{what} failed:\n" + "\n".join(problems[-20:] or ["(no details)"]))
+    return result.stdout
+
+
+def _is_problem(line: str) -> bool:
+    return any(word in line for word in ("Error", "error", "UserWarning", "invalid", "not found", "out of date"))
+
+
+def validate() -> None:
+    """The project's own checks, then Rasa's: problems in plain words, before any training."""
+    python = sys.executable
+    _run([python, "-m", "knowledge.generate"], "Writing the FAQ training data from knowledge/")
+    _run([str(Path(python).with_name("rasa")), "data", "validate", "--fail-on-warning"], "Checking the training data")
+
+
+def train(created_by: str, progress=print) -> Version:
+    """Validates, then trains a candidate from the current files. Rasa's cache is used (no
+    --force), so only what changed is trained again."""
+    progress("Checking the training data...")
+    validate()
+    digest = content_hash()
+    version = Version(
+        id=f"{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{digest[:8]}",
+        content_hash=digest,
+        created_at=_now(),
+        created_by=created_by,
+    )
+    version.folder.mkdir(parents=True, exist_ok=True)
+    progress("Training (a few minutes)...")
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    _run(
+        [rasa, "train", "--out", str(version.folder), "--fixed-model-name", version.id],
+        "Training",
+    )
+    version.save()
+    return version
+
+
+# --- gate ----------------------------------------------------------------------------------------
+
+FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy on the held-out set
+
+
+def measure(model: Path) -> Dict[str, Any]:
+    """What the gate compares, for one model: per message of the held-out FAQ set the topic it
+    answers; per red-flag message (held-out and development sets) whether it escalates; and
+    whether every conversation test passes."""
+    from red_flags.contract import EMERGENCY, ESCALATION_LEVELS
+    from scripts.evaluate import FAQ_HOLDOUT, RED_FLAG_HOLDOUT, answered, escalation_level, trained_parser
+
+    parse = trained_parser(model)
+    faq: Dict[str, bool] = {}
+    for block in _yaml(FAQ_HOLDOUT)["nlu"]:
+        if block["intent"].startswith("faq/"):
+            expected = block["intent"].split("/", 1)[1]
+            for line in block["examples"].splitlines():
+                text = line[2:].strip()
+                faq[text] = answered(parse(text)) == expected
+    red_flags: Dict[str, bool] = {}
+    sets = [RED_FLAG_HOLDOUT, *sorted((PROJECT_DIR / "datasets" / "training" / "red_flags").glob("*.yml"))]
+    for path in sets:
+        labelled = _yaml(path)
+        for tier in ("emergency", "urgent"):
+            for texts in (labelled.get(tier) or {}).values():
+                for text in texts:
+                    level = escalation_level(parse(text))
+                    red_flags[f"{tier}: {text}"] = (
+                        level == EMERGENCY if tier == "emergency" else level in ESCALATION_LEVELS
+                    )
+    return {"faq": faq, "red_flags": red_flags, "conversation_tests": conversation_tests(model)}
+
+
+def _yaml(path: Path) -> Dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def conversation_tests(model: Path) -> List[str]:
+    """The conversation tests (tests/stories) the model fails; empty when all pass."""
+    out = model.parent / "conversation-tests"
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    command = [rasa, "test", "core", "--model", str(model), "--stories", "tests/stories", "--out", str(out)]
+    subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)  # noqa: S603
+    failed = out / "failed_test_stories.yml"
+    if not failed.is_file():
+        return ["the conversation tests did not run"]
+    return [line.split(":", 1)[1].strip() for line in failed.read_text().splitlines() if line.startswith("- story:")]
+
+
+def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str, Any]:
+    """The gate's verdict and report: refused if the candidate escalates fewer emergency or
+    urgent messages, loses more than FAQ_LOSS_ALLOWED of FAQ accuracy, or fails a conversation test."""
+
+    def rate(results: Dict[str, bool]) -> float:
+        return sum(results.values()) / len(results) if results else 1.0
+
+    reasons = []
+    escalated = {
+        name: sum(figures["red_flags"].values()) for name, figures in (("live", live_figures), ("candidate", candidate))
+    }
+    if escalated["candidate"] < escalated["live"]:
+        reasons.append(
+            f"it escalates fewer emergency or urgent messages ({escalated['candidate']} instead of {escalated['live']})"
+        )
+    faq = {"live": rate(live_figures["faq"]), "candidate": rate(candidate["faq"])}
+    if faq["candidate"] < faq["live"] - FAQ_LOSS_ALLOWED:
+        reasons.append(f"FAQ accuracy falls from {faq['live']:.1%} to {faq['candidate']:.1%}")
+    if candidate["conversation_tests"]:
+        reasons.append("it fails conversation tests: " + "; ".join(candidate["conversation_tests"]))
+    return {
+        "passed": not reasons,
+        "reasons": reasons,
+        "escalated": escalated,
+        "faq_accuracy": faq,
+        "changed": {
+            "faq": _changed(live_figures["faq"], candidate["faq"]),
+            "red_flags": _changed(live_figures["red_flags"], candidate["red_flags"]),
+        },
+    }
+
+
+def _changed(before: Dict[str, bool], after: Dict[str, bool]) -> Dict[str, List[str]]:
+    return {
+        "now_right": sorted(t for t, ok in after.items() if ok and before.get(t) is False),
+        "now_wrong": sorted(t for t, ok in after.items() if not ok and before.get(t) is True),
+    }
+
+
+def gate(version_id: str, progress=print) -> Dict[str, Any]:
+    version = load(version_id)
+    current = live()
+    against = current.id if current else "the model `make` trained"
+    progress(f"Measuring the live version ({against})...")
+    before = measure(live_model())
+    progress(f"Measuring the candidate {version.id}...")
+    report = {**compare(before, measure(version.model)), "at": _now(), "against": against}
+    version.gate = report
+    version.save()
+    return report
+
+
+# --- publish and roll back -----------------------------------------------------------------------
+
+
+def publish(version_id: str, by: str) -> Version:
+    version = load(version_id)
+    if not version.gate_passed:
+        reasons = "; ".join((version.gate or {}).get("reasons") or ["its gate has not been run"])
+        raise ReleaseError(f"Version {version.id} cannot be published: {reasons}.")
+    return _make_live(version, by)
+
+
+def rollback(by: str, version_id: Optional[str] = None) -> Version:
+    published = list(dict.fromkeys(entry["id"] for entry in reversed(_history())))[:ROLLBACK_DEPTH]
+    if version_id is None:
+        if len(published) < 2:
+            raise ReleaseError("There is no earlier published version to go back to.")
+        version_id = published[1]
+    elif version_id not in published:
+        raise ReleaseError(f"Version {version_id} is not among the last {ROLLBACK_DEPTH} published versions.")
+    return _make_live(load(version_id), by)
+
+
+def _make_live(version: Version, by: str) -> Version:
+    if not version.model.is_file():
+        raise ReleaseError(f"The model of version {version.id} is missing.")
+    entry = {"id": version.id, "at": _now(), "by": by}
+    version.published.append({"at": entry["at"], "by": by})
+    version.save()
+    path = versions_dir() / "published.jsonl"
+    lines = [json.dumps(e) for e in [*_history(), entry]]
+    _write_atomically(path, "\n".join(lines) + "\n")
+    load_into_servers(version.model)
+    return version
+
+
+def load_into_servers(model: Path) -> None:
+    """Tells each running Rasa server (RASA_SERVER_URLS) to load the model, one at a time."""
+    import requests
+
+    token = settings().rasa_auth_token
+    for url in settings().rasa_server_urls:
+        params = {"token": token} if token else None
+        try:
+            response = requests.put(f"{url}/model", json={"model_file": str(model)}, params=params, timeout=300)
+        except requests.RequestException as error:
+            raise ReleaseError(f"The assistant at {url} could not be reached ({error.__class__.__name__}).") from None
+        if response.status_code != 204:
+            raise ReleaseError(f"The assistant at {url} refused the model (HTTP {response.status_code}).")
+
+
+def describe(versions: Iterable[Version]) -> List[Dict[str, str]]:
+    current = live()
+    rows = []
+    for version in versions:
+        gate_report = version.gate or {}
+        rows.append(
+            {
+                "version": version.id + (" (live)" if current and current.id == version.id else ""),
+                "trained": f"{version.created_at} by {version.created_by}",
+                "gate": "passed" if version.gate_passed else ("refused" if version.gate else "not run"),
+                "why": "; ".join(gate_report.get("reasons") or []),
+                "published": ", ".join(f"{p['at']} by {p['by']}" for p in version.published),
+            }
+        )
+    return rows

@@ -1,0 +1,107 @@
+"""Versions of the assistant: the gate's verdict, publishing only what passed, rolling back
+(staff/releases.py, `python -m staff train|gate|publish|rollback|versions`)."""
+
+import io
+import shutil
+
+import pytest
+import requests
+
+from settings import MODEL_FILE, settings
+from staff import releases
+from staff.__main__ import main
+
+
+@pytest.fixture
+def versions_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERSIONS_DIR", str(tmp_path / "versions"))
+    settings.cache_clear()
+    yield tmp_path / "versions"
+    settings.cache_clear()
+
+
+def figures(escalated=10, faq_right=95, failing=()):
+    """A model's measurements: which of 12 red-flag messages escalate, which of 100 FAQ
+    questions get their topic, which conversation tests fail."""
+    return {
+        "red_flags": {f"urgent: message {i}": i < escalated for i in range(12)},
+        "faq": {f"question {i}": i < faq_right for i in range(100)},
+        "conversation_tests": list(failing),
+    }
+
+
+def test_the_gate_passes_a_candidate_as_good_as_the_live_one_and_lists_what_changed():
+    report = releases.compare(figures(escalated=10), figures(escalated=11, faq_right=94))
+    assert report["passed"] and report["reasons"] == []
+    assert report["changed"]["red_flags"]["now_right"] == ["urgent: message 10"]
+    assert report["changed"]["faq"]["now_wrong"] == ["question 94"]
+
+
+@pytest.mark.parametrize(
+    "candidate, reason",
+    [
+        (figures(escalated=9), "escalates fewer emergency or urgent messages (9 instead of 10)"),
+        (figures(faq_right=93), "FAQ accuracy falls from 95.0% to 93.0%"),
+        (figures(failing=["a yes to the follow-up question"]), "fails conversation tests: a yes to the follow-up"),
+    ],
+)
+def test_the_gate_refuses_a_candidate_that_lowers_safety_or_accuracy_or_fails_a_conversation(candidate, reason):
+    report = releases.compare(figures(), candidate)
+    assert not report["passed"]
+    assert any(reason in line for line in report["reasons"]), report["reasons"]
+
+
+def version_of(model, created_by, gate):
+    version = releases.Version(
+        id=f"test-{created_by}",
+        content_hash=releases.content_hash(),
+        created_at="2026-12-04T12:00:00+00:00",
+        created_by=created_by,
+        gate=gate,
+    )
+    version.folder.mkdir(parents=True)
+    shutil.copyfile(model, version.model)
+    version.save()
+    return version
+
+
+def run(*argv):
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_a_version_whose_gate_refused_it_cannot_be_published_by_anyone(versions_dir, capsys):
+    refused = {"passed": False, "reasons": ["it escalates fewer emergency or urgent messages (9 instead of 10)"]}
+    version = version_of(MODEL_FILE, "editor", refused)
+    code, _ = run("publish", version.id, "--by", "publisher")
+    assert code == 1
+    assert "cannot be published: it escalates fewer emergency or urgent messages" in capsys.readouterr().err
+    assert releases.live() is None and not (versions_dir / "published.jsonl").exists()
+    unchecked = version_of(MODEL_FILE, "other", None)
+    assert run("publish", unchecked.id)[0] == 1
+    assert "its gate has not been run" in capsys.readouterr().err
+
+
+@pytest.mark.servers
+def test_publishing_loads_the_version_into_the_running_assistant_and_rollback_restores_the_last(
+    assistant, versions_dir, monkeypatch
+):
+    monkeypatch.setenv("RASA_SERVER_URLS", assistant.url)
+    settings.cache_clear()
+    passed = {"passed": True, "reasons": []}
+    first, second = version_of(MODEL_FILE, "maria", passed), version_of(MODEL_FILE, "sam", passed)
+
+    def live_model_file():
+        return requests.get(f"{assistant.url}/status", timeout=10).json()["model_file"]
+
+    assert run("publish", first.id, "--by", "maria") == (0, f"{first.id} is live\n")
+    assert live_model_file() == first.model.name
+    assert run("publish", second.id, "--by", "sam")[0] == 0
+    assert live_model_file() == second.model.name
+    assert run("rollback", "--by", "sam") == (0, f"{first.id} is live again\n")
+    assert live_model_file() == first.model.name
+    assert assistant.send("after-rollback", "what is deep tissue massage?")[0]["text"]
+    _, listing = run("versions")
+    assert f"{first.id} (live)" in listing and "maria" in listing
+    assert [p["by"] for p in releases.load(first.id).published] == ["maria", "sam"]
+    assert run("rollback", "no-such-version")[0] == 1
