@@ -32,7 +32,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test test-fast check format data spacy train evaluate benchmark tune-fallback red-flags-report lock clean
+.PHONY: help setup run shell test test-fast check format data spacy train evaluate benchmark benchmark-publish tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -89,8 +89,12 @@ test-fast: $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml  ## the quick tests: no 
 evaluate: setup  ## the trained assistant's figures on every labelled set: real patients' posts, held-out FAQ and red flags
 	$(BIN)/python -m scripts.evaluate
 
-benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot
+benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot, and publishing under load
 	$(BIN)/python -m scripts.benchmark
+	$(BIN)/python -m scripts.benchmark_publish
+
+benchmark-publish: setup  ## what patients notice while versions are published, and memory over 5 publishes
+	$(BIN)/python -m scripts.benchmark_publish
 
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List
@@ -61,9 +62,8 @@ class Settings:
     staff_inbox_days: int
     # Published versions of the assistant (staff/releases.py): each version's model and report.
     versions_dir: str
-    # The running Rasa servers a published version is loaded into, and their API token.
+    # The running Rasa servers a published version is loaded into.
     rasa_server_urls: List[str]
-    rasa_auth_token: str
 
     @property
     def clinic_database_url(self) -> str:
@@ -73,6 +73,29 @@ class Settings:
     def conversations_database_url(self) -> str:
         """Where the Rasa server's SQL tracker store keeps conversations (endpoints.yml)."""
         return self.database_url or f"sqlite:///{self.tracker_sqlite_file}"
+
+
+def publish_token() -> str:
+    """The secret a publish must present to a Rasa server (rasa_plugins/channels/model_loader.py):
+    PUBLISH_TOKEN, or else a random one kept in var/publish.token, made on first use, which
+    every process of one machine reads."""
+    given = os.environ.get("PUBLISH_TOKEN", "").strip()
+    if given:
+        return given
+    path = Path(os.environ.get("PUBLISH_TOKEN_FILE") or PROJECT_DIR / "var" / "publish.token")
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+        try:  # whoever links first sets the token; the others read it
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(scratch)
+    return path.read_text(encoding="utf-8").strip()
 
 
 @functools.cache
@@ -95,5 +118,4 @@ def settings() -> Settings:
         rasa_server_urls=os.environ.get(
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),
-        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
     )

@@ -10,7 +10,9 @@ the conversation) and sets the intent to ``red_flag_emergency`` or ``red_flag_ur
 the dialogue rules answer before anything else. The classifiers' own ranking is kept. A single
 weak sign sets ``red_flag_check`` to ask a follow-up question; so does a serious sign told
 only in the past (red_flags/timing.py), to ask whether it is happening now, with an entity
-``red_flag_pending`` holding its tier for the reply to a yes. Everything runs in the Rasa
+``red_flag_pending`` holding its tier for the reply to a yes. A message that speaks of the
+person's back is marked ``mentions_back``; in a conversation with one, a later sign counts with
+it ("I have a fever" after "my back hurts"). Everything runs in the Rasa
 server, so the escalation reply never waits for the action server.
 """
 
@@ -25,6 +27,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -45,6 +49,7 @@ from red_flags.contract import (
     EMERGENCY,
     INTENT_FOR_LEVEL,
     LEVEL_SLOT,
+    MENTIONS_BACK,
     PENDING_SLOT,
     RED_FLAG,
     RED_FLAG_CHECK,
@@ -124,12 +129,16 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             pipeline = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
         return cls(config, model_storage, resource, RedFlagModel(pipeline))
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None) -> List[Message]:
+        # Rasa hands over the conversation so far (without this message); /model/parse has none.
+        back_pain_known = tracker is not None and _mentioned_back(tracker)
         for message in messages:
             if not message.get(TEXT):
                 continue
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
-            reading = self._detector.read(doc)
+            if self._detector.mentions_back(doc):
+                message.set(MENTIONS_BACK, True, add_to_output=True)
+            reading = self._detector.read(doc, back_pain_known)
             finding = reading.finding
             # Read in pieces by the classifier: several sentences, told as a story.
             story = len(pieces(doc)) > 1
@@ -161,6 +170,10 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             return
         message.set(RED_FLAG, finding.as_dict(), add_to_output=True)
         _add_entity(message, LEVEL_SLOT, finding.level)
+
+
+def _mentioned_back(tracker: DialogueStateTracker) -> bool:
+    return any(event.parse_data.get(MENTIONS_BACK) for event in tracker.events if isinstance(event, UserUttered))
 
 
 def _add_entity(message: Message, entity: str, value: str) -> None:

@@ -38,6 +38,10 @@ INTENT_FOR_LEVEL = {
 }
 ESCALATION_INTENTS = frozenset(INTENT_FOR_LEVEL[level] for level in ESCALATION_LEVELS)
 
+# Set on a parsed message that speaks of the person's back: a sign given in a later message
+# of the conversation counts with it.
+MENTIONS_BACK = "mentions_back"
+
 # The entity (and the slot it fills) that remembers the most serious level of a conversation:
 # it gates massage booking (domain.yml).
 LEVEL_SLOT = "red_flag_level"

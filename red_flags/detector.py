@@ -28,6 +28,8 @@ from red_flags.grammar import GRAMMAR, token_key
 from red_flags.rules import Evidence, Finding, finding_from
 
 LEXICON_FILE = Path(__file__).with_name("lexicon.yml")
+# What a conversation about back pain lets later messages take as said.
+BACK_PAIN = frozenset({"back", "pain"})
 
 __all__ = ["Finding", "Reading", "RedFlagDetector", "detector_for"]
 
@@ -88,11 +90,20 @@ class RedFlagDetector:
         # the lemma tables find "Leaking" as "leaking".
         return self.read(self.nlp(text.lower())).finding
 
-    def read(self, doc: Doc) -> Reading:
-        """The lexicon's finding and whether the message is hedged, from one pass of the matcher."""
+    def read(self, doc: Doc, back_pain_known: bool = False) -> Reading:
+        """The lexicon's finding and whether the message is hedged, from one pass of the matcher.
+        ``back_pain_known``: the person spoke of their back earlier in the conversation, so a
+        sign given now ("I have a fever", "I fell down the stairs") counts with it."""
         message = self.message(doc)
         evidence = _evidence(message)
+        if evidence is not None and back_pain_known:
+            evidence.known = BACK_PAIN
         return Reading(finding_from(evidence), _hedged(message, evidence))
+
+    def mentions_back(self, doc: Doc) -> bool:
+        """The message speaks of the person's back (not denied, not someone else's)."""
+        evidence = _evidence(self.message(doc))
+        return evidence is not None and evidence.has("back")
 
     def message(self, doc: Doc) -> Message:
         """The message as the filters see it: every match of the lexicon, clauses and sentences."""

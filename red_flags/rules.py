@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 from spacy.tokens import Doc
@@ -39,9 +39,12 @@ class Evidence:
     doc: Doc
     spans: Dict[str, List[Span]] = field(default_factory=dict)
     old_age: List[Span] = field(default_factory=list)  # ages of OLD_AGE or more
+    # Concepts known from earlier in the conversation ("back", "pain"): they count, but are
+    # not this message's words, so they are never quoted.
+    known: FrozenSet[str] = frozenset()
 
     def has(self, concept: str) -> bool:
-        return bool(self.spans.get(concept))
+        return bool(self.spans.get(concept)) or concept in self.known
 
     def near(self, first: str, second: str, window: int = GRAMMAR.near) -> List[Span]:
         """Spans of both concepts where one lies within ``window`` words of the other."""

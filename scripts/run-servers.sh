@@ -3,12 +3,12 @@
 # foreground, and beside them the staff console (not for `rasa shell`, nor with
 # STAFF_CONSOLE=off). Ctrl-C, or the Rasa server ending for any reason, stops them all.
 # Called by `make run` / `make shell` (and by the end-to-end tests), which set the environment;
-# CREDENTIALS_FILE (default credentials.yml) says which channels to open; ASSISTANT_MODEL is the
-# trained model (settings.MODEL_FILE).
+# CREDENTIALS_FILE (default credentials.yml) says which channels to open; the model is the
+# published version's (python -m staff publish), or else ASSISTANT_MODEL, the one `make` trained.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-MODEL="${ASSISTANT_MODEL:?the trained model file: make run sets it}"
+MODEL=$("$BIN/python" -m staff live-model --default "${ASSISTANT_MODEL:?the trained model file: make run sets it}")
 mkdir -p "$(dirname "${TRACKER_SQLITE_FILE:-var/conversations.db}")"
 
 "$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &

@@ -26,11 +26,13 @@ import datetime as dt
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Sequence, TextIO
 
 from tabulate import tabulate
 
 from clinic import records
+from settings import MODEL_FILE
 from staff import accounts, releases
 
 # The columns of the table view, most useful first; CSV has every stored field.
@@ -68,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command",
         required=True,
-        metavar="{bookings,referrals,escalations,mark,user,console,train,gate,publish,rollback,versions}",
+        metavar="{bookings,referrals,escalations,mark,user,console,train,gate,publish,rollback,versions,live-model}",
     )
     for kind in TABLE_COLUMNS:
         listing = commands.add_parser(kind, help=f"list {kind}")
@@ -115,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
         "version", nargs="?"
     )
     commands.add_parser("versions", help="list the versions")
+    live_model = commands.add_parser("live-model", help="print the model file the assistant should run")
+    live_model.add_argument("--default", type=Path, default=MODEL_FILE, help="when no version is published")
     return parser
 
 
@@ -215,6 +219,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     if args.command == "user":
         return _user_command(args, parser, out)
+    if args.command == "live-model":
+        current = releases.live()
+        out.write(f"{current.model if current else args.default}\n")
+        return 0
     if args.command in ("train", "gate", "publish", "rollback", "versions"):
         return _release_command(args, out)
     if args.command == "console":

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
-from settings import MODEL_FILE, PROJECT_DIR, settings
+from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings
 
 # What a model is trained from: a change to any of these makes a new content hash.
 TRAINING_INPUTS = (
@@ -32,6 +32,7 @@ TRAINING_INPUTS = (
     "datasets/training/red_flags/*.yml",
 )
 ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
+RED_FLAG_DEVELOPMENT = PROJECT_DIR / "datasets" / "training" / "red_flags"
 
 
 class ReleaseError(Exception):
@@ -113,7 +114,7 @@ def live() -> Optional[Version]:
 
 
 def live_model() -> Path:
-    """The model the assistant should run: the live version's, else the one `make` trained."""
+    """The model the gate compares with: the live version's, else the one `make` trained."""
     current = live()
     return current.model if current else MODEL_FILE
 
@@ -184,7 +185,7 @@ def measure(model: Path) -> Dict[str, Any]:
                 text = line[2:].strip()
                 faq[text] = answered(parse(text)) == expected
     red_flags: Dict[str, bool] = {}
-    sets = [RED_FLAG_HOLDOUT, *sorted((PROJECT_DIR / "datasets" / "training" / "red_flags").glob("*.yml"))]
+    sets = [RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml"))]
     for path in sets:
         labelled = _yaml(path)
         for tier in ("emergency", "urgent"):
@@ -254,14 +255,37 @@ def _changed(before: Dict[str, bool], after: Dict[str, bool]) -> Dict[str, List[
     }
 
 
+def figures_of(model: Path) -> Dict[str, Any]:
+    """``measure``, kept beside the model and reused while the model file and the measured sets
+    are unchanged: the live version is measured once, not at every gate."""
+    digest = hashlib.sha256(model.read_bytes())
+    for path in _measured_sets():
+        digest.update(path.read_bytes())
+    kept = model.with_name(model.name + ".figures.json")
+    if kept.is_file():
+        cached = json.loads(kept.read_text(encoding="utf-8"))
+        if cached.get("digest") == digest.hexdigest():
+            return cached["figures"]
+    figures = measure(model)
+    _write_atomically(kept, json.dumps({"digest": digest.hexdigest(), "figures": figures}))
+    return figures
+
+
+def _measured_sets() -> List[Path]:
+    from scripts.evaluate import FAQ_HOLDOUT, RED_FLAG_HOLDOUT
+
+    stories = sorted((PROJECT_DIR / "tests" / "stories").glob("*.yml"))
+    return [FAQ_HOLDOUT, RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml")), *stories]
+
+
 def gate(version_id: str, progress=print) -> Dict[str, Any]:
     version = load(version_id)
     current = live()
     against = current.id if current else "the model `make` trained"
-    progress(f"Measuring the live version ({against})...")
-    before = measure(live_model())
+    progress(f"Measuring the live version ({against}), unless already measured...")
+    before = figures_of(live_model())
     progress(f"Measuring the candidate {version.id}...")
-    report = {**compare(before, measure(version.model)), "at": _now(), "against": against}
+    report = {**compare(before, figures_of(version.model)), "at": _now(), "against": against}
     version.gate = report
     version.save()
     return report
@@ -303,17 +327,20 @@ def _make_live(version: Version, by: str) -> Version:
 
 
 def load_into_servers(model: Path) -> None:
-    """Tells each running Rasa server (RASA_SERVER_URLS) to load the model, one at a time."""
+    """Loads the model into each running Rasa server (RASA_SERVER_URLS), one after the other,
+    each answering with its old model until the new one is ready
+    (rasa_plugins/channels/model_loader.py)."""
     import requests
 
-    token = settings().rasa_auth_token
+    headers = {"Authorization": f"Bearer {publish_token()}"}
     for url in settings().rasa_server_urls:
-        params = {"token": token} if token else None
         try:
-            response = requests.put(f"{url}/model", json={"model_file": str(model)}, params=params, timeout=300)
+            response = requests.post(
+                f"{url}/webhooks/model/load", json={"model_file": str(model)}, headers=headers, timeout=600
+            )
         except requests.RequestException as error:
             raise ReleaseError(f"The assistant at {url} could not be reached ({error.__class__.__name__}).") from None
-        if response.status_code != 204:
+        if response.status_code != 200:
             raise ReleaseError(f"The assistant at {url} refused the model (HTTP {response.status_code}).")
 
 

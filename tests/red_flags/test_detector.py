@@ -216,3 +216,30 @@ def test_each_sign_named_after_a_yes_escalates_at_its_tier(detect, title, payloa
     finding = detect(payload)
     emergency = title.startswith(("Numbness", "Trouble"))
     assert finding is not None and finding.level == (EMERGENCY if emergency else URGENT), (title, finding)
+
+
+@pytest.mark.parametrize(
+    "text, level, category, quoted",
+    [
+        ("I have a fever", URGENT, "fever_or_infection_risk", ("fever",)),
+        ("I fell down the stairs this morning", EMERGENCY, "major_trauma", ("fell down the stairs",)),
+    ],
+)
+def test_a_sign_counts_with_back_pain_told_earlier_in_the_conversation(detect, text, level, category, quoted):
+    doc = detect.nlp(text.lower())
+    assert detect.read(doc).finding is None  # alone, it says nothing about a back
+    finding = detect.read(doc, back_pain_known=True).finding
+    assert (finding.level, finding.category) == (level, category)
+    assert finding.matched == quoted  # the earlier words are not quoted as if said now
+
+
+def test_back_pain_told_earlier_does_not_undo_a_denial(detect):
+    assert detect.read(detect.nlp("no fever, just tired"), back_pain_known=True).finding is None
+
+
+@pytest.mark.parametrize(
+    "text, mentions",
+    [("my lower back has been aching for a week", True), ("can I book for Tuesday?", False), ("back's fine", False)],
+)
+def test_a_message_that_speaks_of_the_back_is_recognised(detect, text, mentions):
+    assert detect.mentions_back(detect.nlp(text)) is mentions

@@ -137,6 +137,17 @@ def test_the_same_sign_told_as_happening_now_escalates_at_once(assistant):
     assert payload(replies)["level"] == "emergency"
 
 
+def test_a_sign_in_a_later_message_counts_with_back_pain_told_earlier(assistant):
+    sender = new_sender()
+    assistant.send(sender, "my lower back has been aching for a week, what can I do?")
+    replies = assistant.send(sender, "I have had chills for two days")
+    assert "see a doctor within the next 24-48 hours" in texts(replies)
+    assert payload(replies) == {"level": "urgent", "category": "fever_or_infection_risk", "matched": ["chills"]}
+    # Without back pain in the conversation, the same words raise no alarm.
+    alone = assistant.send(new_sender(), "I have had chills for two days")
+    assert not any("custom" in reply for reply in alone)
+
+
 def test_near_misses_get_no_alarm(assistant):
     for message in ("I fell in love with deep tissue", "no numbness or tingling, just a stiff lower back"):
         assert "emergency" not in texts(assistant.send(new_sender(), message)).lower()

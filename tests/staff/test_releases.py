@@ -3,6 +3,7 @@
 
 import io
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -82,26 +83,54 @@ def test_a_version_whose_gate_refused_it_cannot_be_published_by_anyone(versions_
     assert "its gate has not been run" in capsys.readouterr().err
 
 
-@pytest.mark.servers
-def test_publishing_loads_the_version_into_the_running_assistant_and_rollback_restores_the_last(
-    assistant, versions_dir, monkeypatch
-):
+@pytest.fixture
+def published_to(assistant, monkeypatch):
+    """The running assistant, with this process publishing to it as `python -m staff` would."""
     monkeypatch.setenv("RASA_SERVER_URLS", assistant.url)
+    monkeypatch.setenv("VERSIONS_DIR", str(assistant.versions_dir))
+    monkeypatch.setenv("PUBLISH_TOKEN_FILE", str(assistant.publish_token_file))
+    shutil.rmtree(assistant.versions_dir, ignore_errors=True)
     settings.cache_clear()
+    yield assistant
+    settings.cache_clear()
+
+
+def test_publishing_loads_the_version_while_the_assistant_answers_and_rollback_restores_the_last(published_to):
+    assistant = published_to
     passed = {"passed": True, "reasons": []}
     first, second = version_of(MODEL_FILE, "maria", passed), version_of(MODEL_FILE, "sam", passed)
 
     def live_model_file():
         return requests.get(f"{assistant.url}/status", timeout=10).json()["model_file"]
 
-    assert run("publish", first.id, "--by", "maria") == (0, f"{first.id} is live\n")
+    # Patients keep getting answers while a publish loads the new model.
+    answers = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        publishing = pool.submit(run, "publish", first.id, "--by", "maria")
+        while not publishing.done():
+            answers.append(assistant.send(f"during-publish-{len(answers)}", "what is deep tissue massage?"))
+        assert publishing.result() == (0, f"{first.id} is live\n")
+    assert answers and all(reply and reply[0]["text"] for reply in answers)
     assert live_model_file() == first.model.name
     assert run("publish", second.id, "--by", "sam")[0] == 0
     assert live_model_file() == second.model.name
     assert run("rollback", "--by", "sam") == (0, f"{first.id} is live again\n")
     assert live_model_file() == first.model.name
-    assert assistant.send("after-rollback", "what is deep tissue massage?")[0]["text"]
     _, listing = run("versions")
     assert f"{first.id} (live)" in listing and "maria" in listing
     assert [p["by"] for p in releases.load(first.id).published] == ["maria", "sam"]
     assert run("rollback", "no-such-version")[0] == 1
+
+
+@pytest.mark.servers
+def test_loading_a_model_needs_the_publish_token_and_a_published_model_file(assistant):
+    load = f"{assistant.url}/webhooks/model/load"
+    token = assistant.publish_token_file.read_text().strip()
+    refused = requests.post(load, json={"model_file": str(MODEL_FILE)}, timeout=30)
+    assert refused.status_code == 401
+    wrong = requests.post(load, json={"model_file": str(MODEL_FILE)}, headers={"Authorization": "Bearer x"}, timeout=30)
+    assert wrong.status_code == 401
+    outside = requests.post(
+        load, json={"model_file": "/etc/passwd"}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert outside.status_code == 400

@@ -33,6 +33,9 @@ class Assistant:
         self.clinic_db_file = workdir / "clinic.db"
         self.webhook = webhook
         self.log_file = workdir / "servers.log"
+        # Where published versions live, and the publish token the server checks (staff/releases.py).
+        self.versions_dir = workdir / "versions"
+        self.publish_token_file = workdir / "publish.token"
         # The project's channels, and Telegram talking to the Bot API server above.
         self.credentials_file = workdir / "credentials.yml"
         self.credentials_file.write_text(
@@ -54,6 +57,8 @@ class Assistant:
             DATABASE_URL=self.database_url,
             CREDENTIALS_FILE=str(self.credentials_file),
             ASSISTANT_MODEL=str(MODEL_FILE),
+            VERSIONS_DIR=str(self.versions_dir),
+            PUBLISH_TOKEN_FILE=str(self.publish_token_file),
         )
         self._log = self.log_file.open("w")
         self._process = subprocess.Popen(
