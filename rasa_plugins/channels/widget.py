@@ -261,31 +261,45 @@ class WidgetInput(InputChannel):
                 return
             session_id = str(data["session_id"])
             message_id = str(data.get("message_id") or uuid.uuid4().hex)
-            output = WidgetOutput(sio, self.bot_message_evt, message_id)
-            key = (session_id, message_id)
-            if key in self.turns:
-                await asyncio.shield(self.turns[key])
-                await self._send_again(session_id, message_id, output)
-            elif await self._already_handled(session_id, message_id):
-                await self._send_again(session_id, message_id, output)
-            else:
-                metadata = data.get("metadata")
-                message = UserMessage(
-                    data["message"][:MAX_MESSAGE_CHARACTERS],
-                    output,
-                    session_id,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=metadata if isinstance(metadata, dict) else None,
-                )
-                self.turns[key] = asyncio.ensure_future(on_new_message(message))
-                try:
-                    await self.turns[key]
-                finally:
-                    del self.turns[key]
-            await sio.emit(TURN_DONE_EVENT, {"reply_to": message_id}, room=session_id)
+            try:
+                await self._handle_once(session_id, message_id, data, on_new_message)
+            finally:
+                # Also after a failure: the widget then stops waiting and sends what it holds next.
+                await sio.emit(TURN_DONE_EVENT, {"reply_to": message_id}, room=session_id)
 
         return chat
+
+    async def _handle_once(
+        self,
+        session_id: str,
+        message_id: str,
+        data: Dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        """Handles a message, unless the conversation already has it: then its replies are sent again."""
+        assert self.sio is not None  # set by blueprint()
+        output = WidgetOutput(self.sio, self.bot_message_evt, message_id)
+        key = (session_id, message_id)
+        if key in self.turns:  # sent again while the first copy is being handled
+            await asyncio.shield(self.turns[key])
+            await self._send_again(session_id, message_id, output)
+        elif await self._already_handled(session_id, message_id):
+            await self._send_again(session_id, message_id, output)
+        else:
+            metadata = data.get("metadata")
+            message = UserMessage(
+                data["message"][:MAX_MESSAGE_CHARACTERS],
+                output,
+                session_id,
+                input_channel=self.name(),
+                message_id=message_id,
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+            self.turns[key] = asyncio.ensure_future(on_new_message(message))
+            try:
+                await self.turns[key]
+            finally:
+                del self.turns[key]
 
     async def _events(self, session_id: str) -> List[Any]:
         assert self.app is not None  # set when the blueprint is registered
