@@ -395,6 +395,7 @@
       root.classList.toggle("bpw--open", open);
       launcher.setAttribute("aria-expanded", String(open));
       launcherText.textContent = say(open ? "launcher_close" : "launcher");
+      panel.setAttribute("aria-modal", String(open && small.matches));
       save("open", open);
       if (open) {
         fitViewport();
@@ -405,10 +406,29 @@
 
     launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
     close.addEventListener("click", function () { setOpen(false, true); });
+    // Full screen, the panel is modal: Tab stays inside it, never on the page hidden behind.
+    function keepFocusInside(event) {
+      var focusable = Array.prototype.filter.call(
+        panel.querySelectorAll("button, input, a[href], [tabindex='0']"),
+        function (node) { return !node.disabled && node.getClientRects().length > 0; }
+      );
+      var first = focusable[0];
+      var last = focusable[focusable.length - 1];
+      if (event.shiftKey && shadow.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && shadow.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
     root.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && !panel.hidden) {
+      if (panel.hidden) return;
+      if (event.key === "Escape") {
         event.stopPropagation();
         setOpen(false, true);
+      } else if (event.key === "Tab" && small.matches) {
+        keepFocusInside(event);
       }
     });
     restart.addEventListener("click", function () {

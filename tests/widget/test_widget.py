@@ -4,7 +4,10 @@ servers started as `make run` starts them."""
 from __future__ import annotations
 
 import gzip
+import html
+import http.server
 import re
+import threading
 
 import pytest
 import requests
@@ -38,14 +41,24 @@ def test_a_faq_question_is_answered_on_the_demo_page_under_its_csp(widget: Widge
     assert not widget.page.evaluate("'io' in window")  # the socket.io client stays inside the widget
 
 
-def test_everything_the_widget_loads_is_at_most_60_kb_gzipped(widget: Widget):
+def test_make_run_prints_the_demo_page_address(assistant):
+    printed = f"Website widget demo: http://localhost:{assistant.rasa_port}/widget/demo"
+    assert printed in assistant.log_file.read_text().splitlines()
+    page = requests.get(printed.split(": ", 1)[1], timeout=10)
+    assert page.ok and html.escape(load_clinic().name) in page.text and "/widget/widget.js" in page.text
+
+
+def test_everything_the_widget_loads_is_at_most_60_kb_gzipped(widget: Widget, assistant):
     loaded = []
-    widget.page.on("response", lambda response: "/widget/" in response.url and loaded.append(response))
+    widget.page.on("response", lambda response: loaded.append(response))
     widget.visit().open()
-    widget_files = {re.sub(r".*/widget/", "", response.url): response.body() for response in loaded}
-    assert {"widget.js", "widget.css", "config.json"} <= set(widget_files)
-    widget_files.pop("demo", None)
-    widget_files.pop("demo.css", None)  # the sample clinic page's own
+    assert all(response.url.startswith(assistant.url) for response in loaded)  # no CDN, no fonts
+    widget_files = {
+        response.url.rsplit("/widget/", 1)[1]: response.body()
+        for response in loaded
+        if "/widget/" in response.url and "/widget/demo" not in response.url  # not the sample page's own
+    }
+    assert set(widget_files) == {"widget.js", "widget.css", "config.json"}
     size = sum(len(gzip.compress(body)) for body in widget_files.values())
     print(f"widget: {size} bytes gzipped ({', '.join(widget_files)})")
     assert size <= WIDGET_SIZE_LIMIT
@@ -183,6 +196,9 @@ def test_the_widget_fills_a_small_screen_and_keeps_the_input_in_view(assistant, 
         expect(widget.page.locator(".bpw-choice--chosen")).to_have_count(1)
         field = widget.input.bounding_box()
         assert 0 <= field["y"] and field["y"] + field["height"] <= viewport["height"]
+        for _ in range(12):  # full screen, Tab stays in the chat, never on the page behind it
+            widget.page.keyboard.press("Tab")
+            assert widget.page.evaluate("document.activeElement.hasAttribute('data-clinic-chat')")
     finally:
         context.close()
 
@@ -248,3 +264,47 @@ def test_a_dropped_connection_keeps_what_was_typed_and_sends_it_once(widget: Wid
     assert len(bot_texts) == len(set(bot_texts)), bot_texts  # no reply shown twice
     said = [event["text"] for event in assistant.tracker(widget.session_id())["events"] if event["event"] == "user"]
     assert said == ["what are your opening hours?", "do you have parking?"]
+
+
+def test_a_message_typed_ahead_waits_until_the_whole_reply_has_arrived(widget: Widget):
+    widget.visit().open()
+    widget.say("what are your opening hours?")
+    widget.say("where are you?")
+    widget.wait_for_reply("Harbour Street")
+    answered = widget.page.locator(".bpw-message--bot[data-reply]").evaluate_all(
+        "items => items.map((item) => item.getAttribute('data-reply'))"
+    )
+    first, second = widget.page.locator(".bpw-message--user").evaluate_all(
+        "items => items.map((item) => item.getAttribute('data-id'))"
+    )
+    assert answered == sorted(answered, key=[first, second].index)  # every part of reply 1 first
+    assert answered.count(first) >= 1 and answered.count(second) >= 1
+
+
+def test_a_page_of_a_site_not_in_widget_origins_gets_no_chat(assistant, browser: Browser):
+    """The widget embedded on a page of another origin: it loads, but the chat refuses it."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            body = (
+                '<!doctype html><html lang="en"><title>Other site</title><main><h1>Other site</h1></main>'
+                f'<script src="{assistant.url}/widget/widget.js" async></script></html>'
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    other_site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=other_site.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        widget = Widget(context.new_page(), f"http://localhost:{other_site.server_port}/")
+        widget.visit().open()
+        expect(widget.page.get_by_role("status")).to_contain_text("not allowed to use the chat")
+    finally:
+        context.close()
+        other_site.shutdown()
