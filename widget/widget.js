@@ -320,7 +320,11 @@
     function pump() {
       if (!connected || sending || !outbox.length) return;
       sending = outbox[0];
-      socket.emit("user_uttered", { message: sending.text, session_id: sessionId, message_id: sending.id });
+      var message = { message: sending.text, session_id: sessionId, message_id: sending.id };
+      if (sending.tried) message.resend = true; // the assistant may have it already: it checks
+      sending.tried = true;
+      remember();
+      socket.emit("user_uttered", message);
       refresh();
     }
 

@@ -5,8 +5,9 @@ credentials.yml names ``WidgetInput`` in place of Rasa's own socket.io channel (
 - Only pages of the clinic's sites may connect: a browser's Origin must be one of
   WIDGET_ORIGINS (settings.py). Clients that send no Origin (servers, scripts; never a
   browser) may, as on the REST channel.
-- The widget gives each message an id (`message_id`). A message the conversation already holds
-  (sent again after a dropped connection) is not handled twice: its replies are sent again.
+- The widget gives each message an id (`message_id`). A message sent again after a dropped
+  connection (`resend: true`) that the conversation already holds is not handled twice: its
+  replies are sent again. (Only resent messages cost the look in the tracker store.)
 - Every reply part carries `reply_to` (that id) and `part` (its place in the reply), and
   `turn_done` {reply_to} follows the last part, so the widget knows when the assistant has
   finished: its typing indicator, and the next message waits until then.
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 WIDGET_DIR = PROJECT_DIR / "widget"
 SOCKET_IO_CLIENT = WIDGET_DIR / "vendor" / "socket.io-client" / "socket.io.min.js"
 TURN_DONE_EVENT = "turn_done"
+# What the widget sends as a message id (32 hex digits); anything like it is accepted.
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The demo pages: a sample clinic site of two pages, to show the conversation follows the person.
 DEMO_PAGES = {"": "index.html", "/services": "services.html"}
 # What the demo pages may load: only the assistant's own files, nothing inline, no eval.
@@ -260,7 +263,9 @@ class WidgetInput(InputChannel):
                 logger.warning("Ignored a chat message without a session_id or text")
                 return
             session_id = str(data["session_id"])
-            message_id = str(data.get("message_id") or uuid.uuid4().hex)
+            message_id = data.get("message_id")
+            if not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id):
+                message_id = uuid.uuid4().hex  # a client that gives none (or a strange one): no resending
             try:
                 await self._handle_once(session_id, message_id, data, on_new_message)
             finally:
@@ -283,7 +288,7 @@ class WidgetInput(InputChannel):
         if key in self.turns:  # sent again while the first copy is being handled
             await asyncio.shield(self.turns[key])
             await self._send_again(session_id, message_id, output)
-        elif await self._already_handled(session_id, message_id):
+        elif data.get("resend") is True and await self._already_handled(session_id, message_id):
             await self._send_again(session_id, message_id, output)
         else:
             metadata = data.get("metadata")

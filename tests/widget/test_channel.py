@@ -58,7 +58,8 @@ def test_a_page_of_another_site_may_not_connect(assistant):
 def test_a_message_sent_again_is_answered_again_but_handled_once(assistant):
     session_id = uuid.uuid4().hex
     message = {"message": "what are your opening hours?", "message_id": uuid.uuid4().hex}
-    events = asyncio.run(_chat(assistant.url, session_id, [message, message], origin=assistant.url))
+    again = {**message, "resend": True}  # as the widget sends it after a dropped connection
+    events = asyncio.run(_chat(assistant.url, session_id, [message, again], origin=assistant.url))
     first, second = (events[: len(events) // 2], events[len(events) // 2 :])
     assert first == second  # the same parts, labelled the same, then turn_done
     replies = [body for name, body in first if name == "bot_uttered"]
