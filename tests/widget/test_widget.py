@@ -109,7 +109,7 @@ def test_an_emergency_shows_an_alert_with_a_call_button(widget: Widget):
     expect(widget.page.locator(".bpw-message--alert").first).to_contain_text(f"call {load_clinic().emergency_number}")
 
 
-def test_an_urgent_sign_offers_the_emergency_number_and_the_clinics(widget: Widget):
+def test_an_urgent_sign_offers_both_numbers_and_a_referral_with_its_reference(widget: Widget, assistant):
     widget.visit().open()
     widget.say(URGENT_MESSAGE)
     alert = widget.page.get_by_role("alert")
@@ -121,6 +121,21 @@ def test_an_urgent_sign_offers_the_emergency_number_and_the_clinics(widget: Widg
         f"tel:{load_clinic().emergency_number}",
         f"tel:{phone_digits}",
     ]
+    expect(widget.page.locator(".bpw-typing")).to_be_hidden(timeout=REPLY_TIMEOUT_MS)
+    widget.choose("Request a referral")
+    widget.wait_for_reply("What name")
+    widget.say("Cy Diaz")
+    widget.wait_for_reply("reach you")
+    widget.say("cy.diaz@example.com")
+    reference = widget.page.locator(".bpw-reference__code")
+    expect(reference).to_have_text(re.compile(r"^RF-[A-Z0-9]{4}$"), timeout=REPLY_TIMEOUT_MS)
+    expect(widget.page.locator(".bpw-reference")).to_contain_text("Referral request reference")
+    [row] = [
+        row
+        for row in records.list_records("referrals", db=records.engine(assistant.clinic_database_url))
+        if row["conversation_id"] == widget.session_id()
+    ]
+    assert (row["reference"], row["name"], row["level"]) == (reference.inner_text(), "Cy Diaz", "urgent")
 
 
 def test_the_conversation_survives_a_reload_and_another_page_and_start_over_begins_anew(widget: Widget):
