@@ -64,6 +64,11 @@ class Settings:
     versions_dir: str
     # The running Rasa servers a published version is loaded into.
     rasa_server_urls: List[str]
+    # Web pages allowed to open the chat widget's socket.io connection: their origins
+    # (https://www.your-clinic.example), "*" for any. Browsers send the page's origin, so a page
+    # on another site cannot chat through the clinic's assistant in its visitors' names. The
+    # default allows the assistant's own demo page (/widget/demo) under `make run`.
+    widget_origins: List[str]
 
     @property
     def clinic_database_url(self) -> str:
@@ -118,4 +123,10 @@ def settings() -> Settings:
         rasa_server_urls=os.environ.get(
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),
+        widget_origins=(os.environ.get("WIDGET_ORIGINS") or _own_origins(os.environ.get("RASA_PORT", "5005"))).split(),
     )
+
+
+def _own_origins(rasa_port: str) -> str:
+    """The origins of the assistant's own pages, as a browser on this machine reaches them."""
+    return f"http://localhost:{rasa_port} http://127.0.0.1:{rasa_port}"

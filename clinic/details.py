@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -55,6 +56,12 @@ REQUIRED_TEXT_FIELDS = (
 )
 
 
+# The widget's colour when details.yml names none: a dark teal, 7:1 against white.
+DEFAULT_WIDGET_COLOUR = "#0b5e6b"
+# WCAG 2.2 AA for normal text: the widget writes white text on the clinic's colour.
+MINIMUM_CONTRAST = 4.5
+
+
 class ClinicDetailsError(ValueError):
     """The details file is missing a field or has one in the wrong shape."""
 
@@ -76,6 +83,9 @@ class Clinic:
     days_ahead: int = 90
     # The clinic's own answers by question (CLINIC_QUESTIONS); an empty one is not known.
     answers: Dict[str, str] = field(default_factory=dict)
+    # The website chat widget's colour (#rrggbb, dark enough for white text) and greeting.
+    widget_colour: str = DEFAULT_WIDGET_COLOUR
+    widget_greeting: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -126,6 +136,30 @@ def _parse_hours(text: str) -> Optional[Tuple[dt.time, dt.time]]:
     return opens, closes
 
 
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of white text on ``colour`` (#rrggbb)."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
+
+
+def _widget_colour(widget: Dict[str, object]) -> str:
+    colour = str(widget.get("colour") or DEFAULT_WIDGET_COLOUR).strip().lower()
+    if not re.fullmatch(r"#[0-9a-f]{6}", colour):
+        raise ClinicDetailsError(f"widget colour must look like #0b5e6b, not {colour!r}")
+    if contrast_with_white(colour) < MINIMUM_CONTRAST:
+        raise ClinicDetailsError(
+            f"widget colour {colour} is too light for white text (contrast "
+            f"{contrast_with_white(colour):.1f}:1, at least {MINIMUM_CONTRAST}:1 is needed): choose a darker one"
+        )
+    return colour
+
+
 def parse_details(raw: object) -> Clinic:
     """Checks a parsed details file and turns it into a ``Clinic``."""
     if not isinstance(raw, dict):
@@ -156,6 +190,9 @@ def parse_details(raw: object) -> Clinic:
         raise ClinicDetailsError(
             f"answers can be given for {', '.join(CLINIC_QUESTIONS)}; not for {', '.join(sorted(unknown))}"
         )
+    widget = raw.get("widget") or {}
+    if not isinstance(widget, dict):
+        raise ClinicDetailsError("widget must be a mapping (colour, greeting)")
     return Clinic(
         **{field: str(raw[field]).strip() for field in REQUIRED_TEXT_FIELDS},
         opening_hours={day: str(hours[day]).strip() for day in WEEKDAYS},
@@ -165,6 +202,9 @@ def parse_details(raw: object) -> Clinic:
         last_start_before_closing_minutes=int(booking.get("last_start_before_closing_minutes", 60)),
         days_ahead=int(booking.get("days_ahead", 90)),
         answers={question: " ".join(str(answers.get(question) or "").split()) for question in CLINIC_QUESTIONS},
+        widget_colour=_widget_colour(widget),
+        widget_greeting=" ".join(str(widget.get("greeting") or "").split())
+        or f"Hello! I'm the assistant of {str(raw['name']).strip()}. How can I help?",
     )
 
 

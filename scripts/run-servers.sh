@@ -36,6 +36,7 @@ cat <<INFO
 Starting the assistant (the model takes a little while to load)...
   REST:      POST http://localhost:$RASA_PORT/webhooks/rest/webhook  {"sender": "me", "message": "hi"}
   socket.io: http://localhost:$RASA_PORT/socket.io  (web chat widget)
+Website widget demo: http://localhost:$RASA_PORT/widget/demo
   status:    GET  http://localhost:$RASA_PORT/status
   actions:   http://localhost:$ACTION_PORT/health
 ${staff_pid:+Staff console: http://localhost:${STAFF_PORT:-5002}  (accounts: python -m staff user add NAME --role reviewer)}

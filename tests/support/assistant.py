@@ -60,7 +60,7 @@ class Assistant:
             VERSIONS_DIR=str(self.versions_dir),
             PUBLISH_TOKEN_FILE=str(self.publish_token_file),
         )
-        self._log = self.log_file.open("w")
+        self._log = self.log_file.open("a")
         self._process = subprocess.Popen(
             [str(PROJECT_DIR / "scripts" / "run-servers.sh")],
             cwd=PROJECT_DIR,
@@ -86,10 +86,15 @@ class Assistant:
             time.sleep(1)
         raise RuntimeError(f"servers not ready:\n{self.log_file.read_text()[-3000:]}")
 
-    def stop(self) -> None:
+    def stop_servers(self) -> None:
+        """Stops the servers as Ctrl-C does; start() starts them again on the same ports and
+        databases."""
         if self._process:
             stop_process_group(self._process)
         self._log.close()
+
+    def stop(self) -> None:
+        self.stop_servers()
         self.telegram_api.close()
 
     def action_server_pid(self) -> int:
