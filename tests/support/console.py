@@ -1,12 +1,13 @@
 """The staff console, started as staff start it (`python -m staff console`), on a free port with
-its own clinic database and tracker store; and conversations written into that tracker store the
-way the Rasa server writes them."""
+its own clinic database, tracker store, versions folder and copy of the project files it changes;
+and conversations written into that tracker store the way the Rasa server writes them."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +25,19 @@ from settings import PROJECT_DIR
 
 START_TIMEOUT = 60  # seconds
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+# What the console changes (staff/console/content.py), copied so tests never touch the repository.
+PROJECT_FILES = ("knowledge", "data", "tests/stories", "clinic/details.yml")
+
+
+def copy_project_files(destination: Path) -> Path:
+    for name in PROJECT_FILES:
+        source, target = PROJECT_DIR / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        else:
+            shutil.copyfile(source, target)
+    return destination
 
 
 class StaffConsole:
@@ -35,12 +49,17 @@ class StaffConsole:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = workdir / "console.log"
+        self.project_dir = copy_project_files(workdir / "project")
+        self.versions_dir = workdir / "versions"
         self.env = dict(
             os.environ,
             STAFF_PORT=str(self.port),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             TRACKER_SQLITE_FILE=str(self.tracker_db_file),
             DATABASE_URL=database_url,
+            STAFF_PROJECT_DIR=str(self.project_dir),
+            VERSIONS_DIR=str(self.versions_dir),
+            RASA_SERVER_URLS="",  # no assistant to load a published model into, unless a test starts one
         )
         self._process: Optional[subprocess.Popen] = None
 
@@ -82,6 +101,13 @@ class StaffConsole:
             timeout=120,
             check=True,
         )
+
+    def post_form(
+        self, browser: requests.Session, page: requests.Response, path: str, **fields: str
+    ) -> requests.Response:
+        """Sends a form of ``page`` with the page's CSRF token, as the browser would."""
+        data = {"csrf_token": csrf_token_in(page.text), **fields}
+        return browser.post(f"{self.url}{path}", data=data, timeout=120)
 
     def browser(self) -> requests.Session:
         """A fresh browser: its own cookies, nobody signed in."""
