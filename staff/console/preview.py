@@ -10,6 +10,7 @@ Only one model is kept loaded at a time (each takes hundreds of megabytes).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,6 +19,7 @@ from staff import releases
 
 RESPONSE_GENERATOR = "rasa_plugins.response_generator.ClinicResponseGenerator"  # as endpoints.yml names it
 TURNS_KEPT = 30  # of one person's preview of one version
+SILENT_ACTIONS = {"action_listen", "action_session_start"}  # what every turn does, said nowhere
 
 
 @dataclass
@@ -39,8 +41,13 @@ class Previews:
         with self._loading:
             if self._version_id != version.id:
                 from rasa.core.agent import Agent  # Rasa only in the console process that previews
+                from rasa.utils.common import configure_logging_and_warnings
                 from rasa.utils.endpoints import EndpointConfig
+                from rasa.utils.log_utils import configure_structlog
 
+                # Rasa logs every prediction otherwise, patients' test messages included.
+                configure_logging_and_warnings(logging.WARNING)
+                configure_structlog(logging.WARNING)
                 self._agent = None  # let the previous model go before loading the next
                 self._agent = Agent.load(str(version.model), generator=EndpointConfig(type=RESPONSE_GENERATOR))
                 self._version_id = version.id
@@ -66,7 +73,7 @@ class Previews:
         turn.actions = [
             event.action_name
             for event in list(tracker.events)[seen:]
-            if getattr(event, "type_name", "") == "action" and event.action_name != "action_listen"
+            if getattr(event, "type_name", "") == "action" and event.action_name not in SILENT_ACTIONS
         ]
         transcript = self.transcripts.setdefault((account_name, version.id), [])
         transcript.append(turn)
