@@ -47,6 +47,7 @@ from staff.console.security import (
     new_sign_in_key,
     set_cookie,
 )
+from staff.console.stories import KINDS, StoryBuilder, StoryForm, parse_buttons
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -83,6 +84,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     templates.filters["percent"] = lambda confidence: "" if confidence is None else f"{confidence:.0%}"
     app.static(STATIC, HERE / "static")
     project = Project(config.staff_project_dir, clinic.country)
+    story_builder = StoryBuilder(config.staff_project_dir, clinic.country)
     jobs = Jobs(Path(config.versions_dir))
     previews = Previews()
 
@@ -388,6 +390,49 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
             return render(request, "answers.html", status=400, answers=shown, problem=str(problem))
         await asyncio.to_thread(save, change, request)
         return redirect("/knowledge?saved=answers")
+
+    def story_page(
+        request: Request, form: StoryForm, buttons: str, status: int = 200, problem: str = ""
+    ) -> HTTPResponse:
+        return render(
+            request,
+            "story.html",
+            status=status,
+            form=form,
+            buttons=buttons,
+            problem=problem,
+            kinds=KINDS,
+            responses=story_builder.reusable_responses(),
+            intents=story_builder.intents(),
+        )
+
+    @app.get("/stories/new")
+    async def new_story_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return story_page(request, StoryForm("", "", [], ""), "")
+
+    @app.post("/stories/new")
+    async def new_story(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        buttons = request.form.get("buttons") or ""
+        form = StoryForm(
+            intent=(request.form.get("intent") or "").strip(),
+            description=request.form.get("description") or "",
+            phrasings=(request.form.get("phrasings") or "").splitlines(),
+            kind=request.form.get("kind") or "",
+            response=request.form.get("response") or "",
+            text=request.form.get("text") or "",
+        )
+        try:
+            form = dataclasses.replace(form, buttons=parse_buttons(buttons))
+            written = await asyncio.to_thread(story_builder.build, form)
+        except ContentError as problem:
+            return story_page(request, form, buttons, 400, str(problem))
+        for change in written:
+            await asyncio.to_thread(save, change, request)
+        return redirect("/changes")
 
     @app.get("/changes")
     async def changes_page(request: Request) -> HTTPResponse:

@@ -40,17 +40,17 @@ PERSONAL = {PHONE_HIDDEN: "a phone number", EMAIL_HIDDEN: "an e-mail address", N
 
 # One change at a time: each reads a file, checks the result and writes it, and the console
 # serves several staff at once.
-_writing = threading.Lock()
+writing = threading.Lock()
 
 
 class ContentError(ValueError):
     """A change that cannot be made, in words for the person who asked for it."""
 
 
-def _yaml() -> YAML:
+def round_trip_yaml() -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True  # type: ignore[assignment]  # ruamel's attributes are typed None
-    yaml.width = 4096  # type: ignore[assignment]  # lines stay as the file has them; new answers are folded by _folded
+    yaml.width = 4096  # type: ignore[assignment]  # lines stay as the file has them; new answers are folded by folded
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 
@@ -64,15 +64,15 @@ _Representer.add_representer(
 )
 
 
-def _dump(document: Any) -> str:
-    yaml = _yaml()
+def dump(document: Any) -> str:
+    yaml = round_trip_yaml()
     yaml.Representer = _Representer
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
 
 
-def _folded(text: str, indent: int) -> FoldedScalarString:
+def folded(text: str, indent: int) -> FoldedScalarString:
     """An answer as the files write them: `>-`, folded at ANSWER_WIDTH."""
     text = " ".join(text.split())
     folded = FoldedScalarString(text)
@@ -92,7 +92,7 @@ def personal_details_in(text: str, region: str) -> List[str]:
     return [what for placeholder, what in PERSONAL.items() if placeholder in masked]
 
 
-def _refuse_personal_details(texts: Sequence[str], region: str) -> None:
+def refuse_personal_details(texts: Sequence[str], region: str) -> None:
     for text in texts:
         found = personal_details_in(text, region)
         if found:
@@ -145,14 +145,14 @@ class Project:
         return {question: " ".join(str(answers.get(question) or "").split()) for question in CLINIC_QUESTIONS}
 
     def _read(self, relative: str) -> Any:
-        return _yaml().load((self.root / relative).read_text(encoding="utf-8"))
+        return round_trip_yaml().load((self.root / relative).read_text(encoding="utf-8"))
 
     # --- changing --------------------------------------------------------------------------
 
     def add_phrasing(self, topic_id: str, text: str) -> Change:
         """Adds a message, as the person wrote it, to the questions of a topic."""
         text = " ".join(text.split())
-        _refuse_personal_details([text], self.region)
+        refuse_personal_details([text], self.region)
         topic = self.topic(topic_id)
         if topic is None:
             raise ContentError(f"There is no topic {topic_id!r}.")
@@ -171,7 +171,7 @@ class Project:
         """Writes a new topic into ``file_name`` (a knowledge file), or the topic's new title,
         questions, answer and follow-up over its old ones when ``file_name`` is None."""
         questions = [" ".join(q.split()) for q in form.questions if q.strip()]
-        _refuse_personal_details(questions, self.region)
+        refuse_personal_details(questions, self.region)
         held = self.topic_files()
         if file_name is None:
             if form.id not in held:
@@ -198,7 +198,7 @@ class Project:
             answer = form.answer.strip()
             # A clinic topic's answer is its placeholder, quoted as the file writes it.
             placeholder = knowledge.PLACEHOLDER.fullmatch(answer)
-            entry["answer"] = DoubleQuotedScalarString(answer) if placeholder else _folded(answer, indent)
+            entry["answer"] = DoubleQuotedScalarString(answer) if placeholder else folded(answer, indent)
             if form.follow_up:
                 entry["follow_up"] = form.follow_up
             elif "follow_up" in entry:
@@ -213,35 +213,35 @@ class Project:
             raise ContentError(f"There is no clinic question {', '.join(sorted(unknown))}.")
         path = self.root / CLINIC_DETAILS
         before = path.read_text(encoding="utf-8")
-        document = _yaml().load(before)
+        document = round_trip_yaml().load(before)
         stored = document["answers"]
         changed = []
         for question, text in answers.items():
             text = " ".join(text.split())
             if text == " ".join(str(stored.get(question) or "").split()):
                 continue  # untouched: keep the file's own folding
-            stored[question] = _folded(text, 4) if text else DoubleQuotedScalarString("")
+            stored[question] = folded(text, 4) if text else DoubleQuotedScalarString("")
             changed.append(question)
         if not changed:
             raise ContentError("Nothing was changed.")
-        after = _dump(document)
+        after = dump(document)
         try:
-            parse_details(_yaml().load(after))
+            parse_details(round_trip_yaml().load(after))
         except ClinicDetailsError as problem:
             raise ContentError(str(problem)) from None
-        with _writing:
+        with writing:
             path.write_text(after, encoding="utf-8")
         return Change(CLINIC_DETAILS, "clinic answers changed: " + ", ".join(changed), before, after)
 
     def add_conversation_test(self, name: str, text: str, topic_id: str) -> Change:
         """A conversation test that the message is understood as the topic and answered with it."""
         text = " ".join(text.split())
-        _refuse_personal_details([text], self.region)
+        refuse_personal_details([text], self.region)
         if self.topic(topic_id) is None:
             raise ContentError(f"There is no topic {topic_id!r}.")
         path = self.root / CONVERSATION_TESTS
         before = path.read_text(encoding="utf-8")
-        document = _yaml().load(before)
+        document = round_trip_yaml().load(before)
         stories = document["stories"]
         if any(story.get("story") == name for story in stories):
             raise ContentError(f"There is a conversation test named “{name}” already.")
@@ -251,21 +251,21 @@ class Project:
         )
         # Added as text after the last test (stories: is the file's last key), after a blank
         # line as between the others, so the rest of the file is untouched.
-        after = before.rstrip("\n") + "\n\n" + _dump(CommentedSeq([CommentedMap(story=name, steps=steps)]))
-        if len(_yaml().load(after)["stories"]) != len(stories) + 1:
+        after = before.rstrip("\n") + "\n\n" + dump(CommentedSeq([CommentedMap(story=name, steps=steps)]))
+        if len(round_trip_yaml().load(after)["stories"]) != len(stories) + 1:
             raise ContentError(f"{CONVERSATION_TESTS} does not end with its tests; add this one by hand.")
-        with _writing:
+        with writing:
             path.write_text(after, encoding="utf-8")
         return Change(CONVERSATION_TESTS, f"conversation test “{name}” added", before, after)
 
     def _change_knowledge(self, relative: str, change, summary: str) -> Change:
         """Changes one knowledge file, checks every topic still loads, and generates data/faq."""
         path = self.root / relative
-        with _writing:
+        with writing:
             before = path.read_text(encoding="utf-8")
-            document = _yaml().load(before)
+            document = round_trip_yaml().load(before)
             change(document)
-            after = _dump(document)
+            after = dump(document)
             path.write_text(after, encoding="utf-8")
             try:
                 generate.write_files(self.root)

@@ -26,7 +26,7 @@ from settings import PROJECT_DIR
 START_TIMEOUT = 60  # seconds
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 # What the console changes (staff/console/content.py), copied so tests never touch the repository.
-PROJECT_FILES = ("knowledge", "data", "tests/stories", "clinic/details.yml")
+PROJECT_FILES = ("knowledge", "data", "domain.yml", "tests/stories", "clinic/details.yml")
 
 
 def copy_project_files(destination: Path) -> Path:
@@ -40,8 +40,23 @@ def copy_project_files(destination: Path) -> Path:
     return destination
 
 
+def copy_whole_project(destination: Path) -> Path:
+    """Everything a training needs (the committed files, the spaCy pipeline), for a console that
+    trains candidates from its own copy. Not the measuring data sets: training never reads them."""
+    listed = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    for name in listed.stdout.splitlines():
+        source = PROJECT_DIR / name
+        if name.startswith("datasets/measuring/") or not source.is_file():
+            continue
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination / name)
+    (destination / "build").mkdir(exist_ok=True)
+    (destination / "build" / "spacy").symlink_to((PROJECT_DIR / "build" / "spacy").resolve())
+    return destination
+
+
 class StaffConsole:
-    def __init__(self, workdir: Path, database_url: str = "") -> None:
+    def __init__(self, workdir: Path, database_url: str = "", project_dir: Optional[Path] = None) -> None:
         self.workdir = workdir
         self.database_url = database_url
         self.clinic_db_file = workdir / "clinic.db"
@@ -49,7 +64,7 @@ class StaffConsole:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = workdir / "console.log"
-        self.project_dir = copy_project_files(workdir / "project")
+        self.project_dir = project_dir or copy_project_files(workdir / "project")
         self.versions_dir = workdir / "versions"
         self.env = dict(
             os.environ,
