@@ -34,7 +34,8 @@ KNOWLEDGE = "knowledge"
 CLINIC_DETAILS = "clinic/details.yml"
 CLINIC_TOPICS_FILE = "clinic.yml"  # the clinic's own topics, answered from CLINIC_DETAILS
 CONVERSATION_TESTS = "tests/stories/test_conversations.yml"
-FAQ_INTENT, FAQ_ACTION = "faq", "utter_faq"  # data/faq/rules.yml answers every faq/<topic> so
+# A FAQ question is the retrieval intent faq/<topic>, answered by utter_faq (data/faq/rules.yml).
+FAQ_INTENT, FAQ_ACTION = "faq", "utter_faq"
 ANSWER_WIDTH = 96  # where the knowledge files fold their answers
 PERSONAL = {PHONE_HIDDEN: "a phone number", EMAIL_HIDDEN: "an e-mail address", NAME_HIDDEN: "a name"}
 
@@ -50,7 +51,7 @@ class ContentError(ValueError):
 def round_trip_yaml() -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True  # type: ignore[assignment]  # ruamel's attributes are typed None
-    yaml.width = 4096  # type: ignore[assignment]  # lines stay as the file has them; new answers are folded by folded
+    yaml.width = 4096  # type: ignore[assignment]  # lines stay as they are; folded() folds new answers
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 
@@ -75,14 +76,26 @@ def dump(document: Any) -> str:
 def folded(text: str, indent: int) -> FoldedScalarString:
     """An answer as the files write them: `>-`, folded at ANSWER_WIDTH."""
     text = " ".join(text.split())
-    folded = FoldedScalarString(text)
+    scalar = FoldedScalarString(text)
     positions, at = [], 0
     for line in textwrap.wrap(text, ANSWER_WIDTH - indent)[:-1]:
         at += len(line)
         positions.append(at)
         at += 1
-    folded.fold_pos = positions
-    return folded
+    scalar.fold_pos = positions
+    return scalar
+
+
+def examples_in_use(root: Path) -> Dict[str, str]:
+    """Every training example of the project in ``root`` (lower case) and its intent: an example
+    under two intents stops `rasa data validate`, so the training."""
+    used: Dict[str, str] = {}
+    for path in root.glob("data/**/nlu.yml"):
+        for block in round_trip_yaml().load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            for line in str(block.get("examples") or "").splitlines():
+                if line.startswith("- "):
+                    used.setdefault(line[2:].strip().lower(), str(block.get("intent")))
+    return used
 
 
 def personal_details_in(text: str, region: str) -> List[str]:
@@ -159,6 +172,9 @@ class Project:
         for other in self.topics():
             if text.lower() in (question.lower() for question in other.questions):
                 raise ContentError(f"“{text}” is already a phrasing of the topic “{other.title}”.")
+        other_intent = examples_in_use(self.root).get(text.lower())
+        if other_intent:
+            raise ContentError(f"“{text}” is already an example of {other_intent}.")
         relative = f"{KNOWLEDGE}/{self.topic_files()[topic_id]}"
 
         def add(document: Any) -> None:

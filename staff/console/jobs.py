@@ -11,7 +11,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, List, Optional
+from typing import List, Optional
 
 from settings import PROJECT_DIR
 
@@ -31,7 +31,6 @@ class Job:
     started_at: dt.datetime
     log_file: Path
     process: subprocess.Popen
-    log: IO[str]
 
     @property
     def running(self) -> bool:
@@ -42,16 +41,8 @@ class Job:
         return self.process.poll() == 0
 
     def output(self) -> List[str]:
-        if self.process.poll() is not None and not self.log.closed:
-            self.log.close()
         lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
         return lines[-LOG_LINES_SHOWN:]
-
-    @property
-    def last_line(self) -> str:
-        """The version id `train` prints last, or the gate's verdict."""
-        lines = [line for line in self.output() if line.strip()]
-        return lines[-1] if lines else ""
 
 
 class Jobs:
@@ -68,11 +59,12 @@ class Jobs:
                 raise Busy(f"A {self.current.kind} started by {self.current.started_by} is still running.")
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log_file = self.log_dir / f"console-{kind}.log"
-            log = log_file.open("w", encoding="utf-8")
             command = [sys.executable, "-m", "staff", kind]
             command += [version_id] if version_id else ["--by", started_by]
-            process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
-                command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            self.current = Job(kind, version_id, started_by, dt.datetime.now(dt.timezone.utc), log_file, process, log)
+            # Its own session: the job finishes (and its version is kept) even if the console stops.
+            with log_file.open("w", encoding="utf-8") as log:
+                process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
+                    command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            self.current = Job(kind, version_id, started_by, dt.datetime.now(dt.timezone.utc), log_file, process)
             return self.current

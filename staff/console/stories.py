@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
@@ -32,12 +32,19 @@ from knowledge import MIN_QUESTIONS
 from red_flags.contract import ESCALATION_LEVELS
 from settings import spacy_pipeline
 from staff.audit import Change
-from staff.console.content import ContentError, dump, folded, refuse_personal_details, round_trip_yaml, writing
+from staff.console.content import (
+    ContentError,
+    dump,
+    examples_in_use,
+    folded,
+    refuse_personal_details,
+    round_trip_yaml,
+    writing,
+)
 
 DOMAIN = "domain.yml"
 STAFF_NLU = "data/staff/nlu.yml"
 STAFF_RULES = "data/staff/rules.yml"
-NLU_FILES = "data/**/nlu.yml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 # What a step can do, and the intent that already does it when it is not a new reply.
 NEW_REPLY, EXISTING_REPLY, BOOKING, REFERRAL, CONTACT = "new", "existing", "booking", "referral", "contact"
@@ -92,13 +99,6 @@ class StoryBuilder:
     def reusable_responses(self) -> List[str]:
         return [name for name in self._domain()["responses"] if not NOT_REUSABLE.match(name)]
 
-    def _phrasings_in_use(self) -> Set[str]:
-        used = set()
-        for path in self.root.glob(NLU_FILES):
-            for block in round_trip_yaml().load(path.read_text(encoding="utf-8")).get("nlu") or []:
-                used |= {example.lower() for example in _examples(str(block.get("examples") or ""))}
-        return used
-
     def _check(self, form: StoryForm, phrasings: List[str]) -> None:
         if form.kind not in KINDS:
             raise ContentError("Choose what the assistant does.")
@@ -113,10 +113,10 @@ class StoryBuilder:
         elif not phrasings:
             raise ContentError("Give at least one phrasing.")
         refuse_personal_details(phrasings, self.region)
-        used = self._phrasings_in_use()
+        used = examples_in_use(self.root)
         taken = [p for p in phrasings if p.lower() in used]
         if taken:
-            raise ContentError(f"“{taken[0]}” is already an example of another intent.")
+            raise ContentError(f"“{taken[0]}” is already an example of {used[taken[0].lower()]}.")
         self._refuse_red_flags(phrasings)
         if form.kind == EXISTING_REPLY and form.response not in self.reusable_responses():
             raise ContentError("Choose one of the assistant's responses.")

@@ -91,7 +91,7 @@ def test_a_booking_path_joins_the_booking_intent_so_the_red_flag_gates_still_app
             dict(phrasings="\n".join(BIKE_PARKING), kind="existing", intent="greet", response="utter_greet"),
             "already has an intent named greet",
         ),
-        (dict(phrasings="Book me in", kind="booking"), "is already an example of another intent"),
+        (dict(phrasings="Book me in", kind="booking"), "is already an example of book_appointment"),
         (dict(phrasings="book me for ana, 415 555 2671", kind="booking"), "contains a phone number"),
         (
             dict(

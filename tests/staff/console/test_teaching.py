@@ -31,6 +31,7 @@ def fell_back(conversation_id: str, text: str) -> list:
 def teaching(console: StaffConsole) -> StaffConsole:
     console.store_conversation("prices-unclear", fell_back("prices-unclear", UNDERSTOOD_NOTHING))
     console.store_conversation("with-a-phone", fell_back("with-a-phone", WITH_A_PHONE))
+    console.store_conversation("a-greeting", fell_back("a-greeting", "hey there"))
     console.add_user("rita", "reviewer", PASSWORD)
     console.add_user("eddie", "editor", PASSWORD)
     return console
@@ -88,6 +89,8 @@ def test_a_phrasing_already_taught_or_with_a_phone_number_is_refused_and_nothing
     again = teach(teaching, browser, "prices-unclear", "clinic_tipping")
     assert again.status_code == 400
     assert f"“{UNDERSTOOD_NOTHING}” is already a phrasing of the topic “Prices”." in again.text
+    greeting = teach(teaching, browser, "a-greeting", "clinic_prices")
+    assert greeting.status_code == 400 and "“hey there” is already an example of greet." in greeting.text
     phone = teach(teaching, browser, "with-a-phone", "clinic_prices")
     assert phone.status_code == 400 and "contains a phone number" in phone.text
     assert "may not hold anything that tells who a patient is" in phone.text
