@@ -62,6 +62,10 @@ class Settings:
     staff_inbox_days: int
     # Published versions of the assistant (staff/releases.py): each version's model and report.
     versions_dir: str
+    # The project whose files the staff console changes (knowledge/, data/, tests/stories/,
+    # clinic/details.yml) and trains candidates from: this checkout, so the repository stays
+    # the single source of truth; tests point it at a copy.
+    staff_project_dir: Path
     # The running Rasa servers a published version is loaded into.
     rasa_server_urls: List[str]
     # Web pages allowed to open the chat widget's socket.io connection: their origins
@@ -120,6 +124,7 @@ def settings() -> Settings:
         staff_form_abandoned_after_minutes=int(os.environ.get("STAFF_FORM_ABANDONED_AFTER_MINUTES", "30")),
         staff_inbox_days=int(os.environ.get("STAFF_INBOX_DAYS", "30")),
         versions_dir=os.environ.get("VERSIONS_DIR", str(PROJECT_DIR / "var" / "versions")),
+        staff_project_dir=Path(os.environ.get("STAFF_PROJECT_DIR") or PROJECT_DIR),
         rasa_server_urls=os.environ.get(
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),

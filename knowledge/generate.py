@@ -72,11 +72,14 @@ def render_responses(topics: List[Topic]) -> str:
     )
 
 
-def expected_files() -> Dict[Path, str]:
-    topics = load_topics()
+def expected_files(project_dir: Path = PROJECT_DIR) -> Dict[Path, str]:
+    """The generated files of the project in ``project_dir`` (the staff console edits a project
+    named in its settings), from its knowledge files."""
+    topics = load_topics(project_dir / "knowledge")
+    output_dir = project_dir / OUTPUT_DIR.relative_to(PROJECT_DIR)
     return {
-        OUTPUT_DIR / "nlu.yml": render_nlu(topics),
-        OUTPUT_DIR / "responses.yml": render_responses(topics),
+        output_dir / "nlu.yml": render_nlu(topics),
+        output_dir / "responses.yml": render_responses(topics),
     }
 
 
@@ -88,6 +91,15 @@ def stale_files() -> List[Path]:
     ]
 
 
+def write_files(project_dir: Path = PROJECT_DIR) -> List[Path]:
+    written = []
+    for path, content in expected_files(project_dir).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report stale files")
@@ -97,9 +109,7 @@ def main(argv: List[str]) -> int:
         for path in stale:
             print(f"out of date: {path.relative_to(PROJECT_DIR)} (run `make data`)")
         return 1 if stale else 0
-    for path, content in expected_files().items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+    for path in write_files():
         print(f"wrote {path.relative_to(PROJECT_DIR)}")
     return 0
 

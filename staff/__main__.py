@@ -96,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         choices=accounts.ROLES,
-        help="reviewer: reads conversations with names and contacts hidden; editor: also sees them; "
-        "publisher: everything an editor may do",
+        help="reviewer: reads conversations with names and contacts hidden; editor: also sees them, teaches "
+        "the assistant and trains candidates; publisher: also publishes and rolls back",
     )
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin (for scripts)"

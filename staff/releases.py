@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
+from knowledge import KnowledgeError, generate
 from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings
 
 # What a model is trained from: a change to any of these makes a new content hash.
@@ -70,6 +71,11 @@ def versions_dir() -> Path:
     return Path(settings().versions_dir)
 
 
+def project_dir() -> Path:
+    """The files a candidate is trained from: those the staff console changes."""
+    return settings().staff_project_dir
+
+
 def _write_atomically(path: Path, text: str) -> None:
     scratch = path.with_suffix(path.suffix + ".tmp")
     scratch.write_text(text, encoding="utf-8")
@@ -80,7 +86,8 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def content_hash(root: Path = PROJECT_DIR) -> str:
+def content_hash(root: Optional[Path] = None) -> str:
+    root = root or project_dir()
     digest = hashlib.sha256()
     for pattern in TRAINING_INPUTS:
         for path in sorted(root.glob(pattern)):
@@ -123,7 +130,7 @@ def live_model() -> Path:
 
 
 def _run(command: List[str], what: str) -> str:
-    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)  # noqa: S603
+    result = subprocess.run(command, cwd=project_dir(), capture_output=True, text=True)  # noqa: S603
     if result.returncode:
         problems = [line for line in (result.stdout + result.stderr).splitlines() if _is_problem(line)]
         raise ReleaseError(f"{what} failed:\n" + "\n".join(problems[-20:] or ["(no details)"]))
@@ -136,9 +143,12 @@ def _is_problem(line: str) -> bool:
 
 def validate() -> None:
     """The project's own checks, then Rasa's: problems in plain words, before any training."""
-    python = sys.executable
-    _run([python, "-m", "knowledge.generate"], "Writing the FAQ training data from knowledge/")
-    _run([str(Path(python).with_name("rasa")), "data", "validate", "--fail-on-warning"], "Checking the training data")
+    try:
+        generate.write_files(project_dir())
+    except KnowledgeError as problem:
+        raise ReleaseError(f"Writing the FAQ training data from knowledge/ failed:\n{problem}") from None
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    _run([rasa, "data", "validate", "--fail-on-warning"], "Checking the training data")
 
 
 def train(created_by: str, progress=print) -> Version:
@@ -209,7 +219,7 @@ def conversation_tests(model: Path) -> List[str]:
     out = model.parent / "conversation-tests"
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "test", "core", "--model", str(model), "--stories", "tests/stories", "--out", str(out)]
-    subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)  # noqa: S603
+    subprocess.run(command, cwd=project_dir(), capture_output=True, text=True)  # noqa: S603
     failed = out / "failed_test_stories.yml"
     if not failed.is_file():
         return ["the conversation tests did not run"]
@@ -302,8 +312,13 @@ def publish(version_id: str, by: str) -> Version:
     return _make_live(version, by)
 
 
+def restorable() -> List[str]:
+    """The last ROLLBACK_DEPTH published versions, newest (the live one) first."""
+    return list(dict.fromkeys(entry["id"] for entry in reversed(_history())))[:ROLLBACK_DEPTH]
+
+
 def rollback(by: str, version_id: Optional[str] = None) -> Version:
-    published = list(dict.fromkeys(entry["id"] for entry in reversed(_history())))[:ROLLBACK_DEPTH]
+    published = restorable()
     if version_id is None:
         if len(published) < 2:
             raise ReleaseError("There is no earlier published version to go back to.")

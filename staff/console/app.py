@@ -1,6 +1,9 @@
 """The staff console, a Sanic web app (`python -m staff console`, port STAFF_PORT): staff sign in
 and read the conversations that need a look (staff/console/conversations.py), with names and
-contacts hidden from reviewers (masking.py).
+contacts hidden from reviewers (masking.py). Editors and publishers also teach the assistant
+from a conversation, edit the FAQ topics and the clinic's answers (content.py, recorded in the
+audit log, staff/audit.py), train and gate candidates and chat with them (jobs.py, preview.py);
+publishers publish and roll back (staff/releases.py).
 
 Every page but the sign-in page needs a session (staff/accounts.py); every POST needs the
 session's CSRF token (security.py). Database work runs in a thread, so one slow page (or a
@@ -14,7 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sanic import Sanic
@@ -26,9 +29,12 @@ from sqlalchemy.engine import Engine
 from clinic import records
 from clinic.details import load_clinic
 from settings import Settings, settings
-from staff import accounts
+from staff import accounts, audit, releases
 from staff.console import conversations
+from staff.console.content import CLINIC_TOPICS_FILE, ContentError, Project, TopicForm
+from staff.console.jobs import GATE, TRAIN, Busy, Jobs
 from staff.console.masking import Masker
+from staff.console.preview import Previews
 from staff.console.security import (
     CSRF_FIELD,
     HEADERS,
@@ -41,6 +47,7 @@ from staff.console.security import (
     new_sign_in_key,
     set_cookie,
 )
+from staff.console.stories import KINDS, StoryBuilder, StoryForm, parse_buttons
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -76,6 +83,10 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     templates.filters["when"] = lambda moment: f"{moment.astimezone(clinic.tz):%-d %b %Y, %H:%M %Z}"
     templates.filters["percent"] = lambda confidence: "" if confidence is None else f"{confidence:.0%}"
     app.static(STATIC, HERE / "static")
+    project = Project(config.staff_project_dir, clinic.country)
+    story_builder = StoryBuilder(config.staff_project_dir, clinic.country)
+    jobs = Jobs(Path(config.versions_dir))
+    previews = Previews()
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
         key = request.ctx.csrf_key
@@ -190,20 +201,335 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
             low_confidence=config.staff_low_confidence,
         )
 
-    @app.get("/conversations/<conversation_id:path>")
-    async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
+    def refused(request: Request) -> HTTPResponse:
+        return render(
+            request,
+            "message.html",
+            status=403,
+            title="Not for your role",
+            message=f"Your account ({request.ctx.account.role}) may not do this. Ask whoever looks after "
+            "the assistant if you need to.",
+        )
+
+    def may(request: Request, role: str) -> bool:
+        return request.ctx.account.may(role)
+
+    def topic_choices() -> Dict[str, List[Any]]:
+        """The topics a message can be taught as: the articles' FAQ topics, then the clinic's own."""
+        held = project.topic_files()
+        topics = project.topics()
+        return {
+            "FAQ topics": [t for t in topics if held[t.id] != CLINIC_TOPICS_FILE],
+            "The clinic's topics": [t for t in topics if held[t.id] == CLINIC_TOPICS_FILE],
+        }
+
+    async def show_conversation(
+        request: Request, conversation_id: str, status: int = 200, notice: str = "", problem: str = ""
+    ) -> HTTPResponse:
         db = conversations.engine(config.conversations_database_url)
         found = await asyncio.to_thread(conversations.conversation, db, conversation_id)
         if found is None:
             raise NotFound("no such conversation")
+        teaching = may(request, accounts.EDITOR)
         return render(
             request,
             "conversation.html",
+            status=status,
             conversation_id=found.conversation_id,
             turns=_as_seen_by(request.ctx.account, found, clinic.country),
-            masked=not request.ctx.account.may(accounts.EDITOR),
+            masked=not teaching,
+            teaching=teaching,
+            topic_choices=topic_choices() if teaching else {},
             low_confidence=config.staff_low_confidence,
+            notice=notice,
+            problem=problem,
         )
+
+    @app.get("/conversations/<conversation_id:path>")
+    async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
+        return await show_conversation(request, conversation_id)
+
+    async def turn_text(conversation_id: str, turn: str) -> str:
+        """What the person wrote in one turn of a conversation, as they wrote it."""
+        db = conversations.engine(config.conversations_database_url)
+        found = await asyncio.to_thread(conversations.conversation, db, conversation_id)
+        if found is None or not turn.isdigit() or int(turn) >= len(found.turns):
+            raise NotFound("no such message")
+        text = found.turns[int(turn)].text
+        if not text:
+            raise NotFound("no such message")
+        return text
+
+    def save(change: audit.Change, request: Request) -> None:
+        audit.record(change, request.ctx.account.name, clinic_db)
+        logger.info("%s: %s (%s)", request.ctx.account.name, change.summary, change.path)
+
+    @app.post("/teach")
+    async def teach(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        conversation_id = request.form.get("conversation") or ""
+        text = await turn_text(conversation_id, request.form.get("turn") or "")
+        topic_id = request.form.get("topic") or ""
+        saving_test = request.form.get("do") == "test"
+        try:
+            if not topic_id:
+                raise ContentError("Choose the topic the message means.")
+            if saving_test:
+                name = f"taught from the console: “{text}” is {topic_id}"
+                change = await asyncio.to_thread(project.add_conversation_test, name, text, topic_id)
+            else:
+                change = await asyncio.to_thread(project.add_phrasing, topic_id, text)
+        except ContentError as problem:
+            return await show_conversation(request, conversation_id, status=400, problem=str(problem))
+        await asyncio.to_thread(save, change, request)
+        done = (
+            f"Saved as a conversation test in {change.path}: “{text}” should be answered with {topic_id}."
+            if saving_test
+            else f"Added “{text}” to the topic {topic_id} ({change.path}). "
+            "A new version learns it once it is trained (Versions)."
+        )
+        return await show_conversation(request, conversation_id, notice=done)
+
+    # --- knowledge pages ---------------------------------------------------------------------
+
+    @app.get("/knowledge")
+    async def knowledge_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        held = project.topic_files()
+        by_file: Dict[str, List[Any]] = {name: [] for name in project.knowledge_files()}
+        for topic in project.topics():
+            by_file[held[topic.id]].append(topic)
+        return render(request, "knowledge.html", by_file=by_file, answers=project.clinic_answers())
+
+    def topic_form_page(
+        request: Request, form: TopicForm, new: bool, status: int = 200, problem: str = "", file_name: str = ""
+    ) -> HTTPResponse:
+        return render(
+            request,
+            "topic.html",
+            status=status,
+            form=form,
+            new=new,
+            problem=problem,
+            files=project.knowledge_files(),
+            file_name=file_name or CLINIC_TOPICS_FILE,
+            topics=project.topics(),
+        )
+
+    def form_from(request: Request, topic_id: str) -> TopicForm:
+        return TopicForm(
+            id=topic_id.strip(),
+            title=request.form.get("title") or "",
+            questions=(request.form.get("questions") or "").splitlines(),
+            answer=request.form.get("answer") or "",
+            follow_up=request.form.get("follow_up") or None,
+        )
+
+    @app.get("/knowledge/new")
+    async def new_topic_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        conversation_id, turn = request.args.get("conversation"), request.args.get("turn")
+        first = await turn_text(conversation_id, turn or "") if conversation_id else ""
+        return topic_form_page(request, TopicForm("", "", [first] if first else [], ""), new=True)
+
+    @app.post("/knowledge/new")
+    async def new_topic(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        form = form_from(request, request.form.get("id") or "")
+        file_name = request.form.get("file") or ""
+        try:
+            change = await asyncio.to_thread(project.save_topic, form, file_name)
+        except ContentError as problem:
+            return topic_form_page(request, form, True, 400, str(problem), file_name)
+        await asyncio.to_thread(save, change, request)
+        return redirect(f"/knowledge?saved={form.id}")
+
+    @app.get("/knowledge/topics/<topic_id>")
+    async def topic_page(request: Request, topic_id: str) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        topic = project.topic(topic_id)
+        if topic is None:
+            raise NotFound("no such topic")
+        form = TopicForm(topic.id, topic.title, list(topic.questions), topic.answer, topic.follow_up)
+        return topic_form_page(request, form, new=False)
+
+    @app.post("/knowledge/topics/<topic_id>")
+    async def save_topic(request: Request, topic_id: str) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        form = form_from(request, topic_id)
+        try:
+            change = await asyncio.to_thread(project.save_topic, form)
+        except ContentError as problem:
+            return topic_form_page(request, form, False, 400, str(problem))
+        await asyncio.to_thread(save, change, request)
+        return redirect(f"/knowledge?saved={topic_id}")
+
+    @app.get("/knowledge/answers")
+    async def answers_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return render(request, "answers.html", answers=project.clinic_answers(), problem="")
+
+    @app.post("/knowledge/answers")
+    async def save_answers(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        stored = project.clinic_answers()
+        # Only the answers the form sent: a field missing from it is not an answer emptied.
+        answers = {question: request.form.get(question) or "" for question in stored if question in request.form}
+        try:
+            change = await asyncio.to_thread(project.set_clinic_answers, answers)
+        except ContentError as problem:
+            shown = {**stored, **answers}
+            return render(request, "answers.html", status=400, answers=shown, problem=str(problem))
+        await asyncio.to_thread(save, change, request)
+        return redirect("/knowledge?saved=answers")
+
+    def story_page(
+        request: Request, form: StoryForm, buttons: str, status: int = 200, problem: str = ""
+    ) -> HTTPResponse:
+        return render(
+            request,
+            "story.html",
+            status=status,
+            form=form,
+            buttons=buttons,
+            problem=problem,
+            kinds=KINDS,
+            responses=story_builder.reusable_responses(),
+            intents=story_builder.intents(),
+        )
+
+    @app.get("/stories/new")
+    async def new_story_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return story_page(request, StoryForm("", "", [], ""), "")
+
+    @app.post("/stories/new")
+    async def new_story(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        buttons = request.form.get("buttons") or ""
+        form = StoryForm(
+            intent=(request.form.get("intent") or "").strip(),
+            description=request.form.get("description") or "",
+            phrasings=(request.form.get("phrasings") or "").splitlines(),
+            kind=request.form.get("kind") or "",
+            response=request.form.get("response") or "",
+            text=request.form.get("text") or "",
+        )
+        try:
+            form = dataclasses.replace(form, buttons=parse_buttons(buttons))
+            written = await asyncio.to_thread(story_builder.build, form)
+        except ContentError as problem:
+            return story_page(request, form, buttons, 400, str(problem))
+        for change in written:
+            await asyncio.to_thread(save, change, request)
+        return redirect("/changes")
+
+    @app.get("/changes")
+    async def changes_page(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return render(request, "changes.html", entries=await asyncio.to_thread(audit.recent, clinic_db))
+
+    # --- versions ----------------------------------------------------------------------------
+
+    def versions_page(request: Request, status: int = 200, problem: str = "", notice: str = "") -> HTTPResponse:
+        versions = list(reversed(releases.all_versions()))
+        current = releases.live()
+        published = releases.restorable()
+        return render(
+            request,
+            "versions.html",
+            status=status,
+            versions=versions,
+            live_id=current.id if current else None,
+            restorable=[v for v in published if not current or v != current.id],
+            job=jobs.current,
+            problem=problem,
+            notice=notice,
+            publisher=may(request, accounts.PUBLISHER),
+        )
+
+    @app.get("/versions")
+    async def versions(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return versions_page(request)
+
+    async def start(request: Request, kind: str, version_id: Optional[str] = None) -> HTTPResponse:
+        try:
+            jobs.start(kind, request.ctx.account.name, version_id)
+        except Busy as busy:
+            return versions_page(request, 409, problem=str(busy))
+        logger.info("%s started %s %s", request.ctx.account.name, kind, version_id or "")
+        return redirect("/versions")
+
+    @app.post("/versions/train")
+    async def train(request: Request) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return await start(request, TRAIN)
+
+    def known_version(version_id: str) -> releases.Version:
+        try:
+            return releases.load(version_id)
+        except releases.ReleaseError:
+            raise NotFound("no such version") from None
+
+    @app.post("/versions/<version_id>/gate")
+    async def run_gate(request: Request, version_id: str) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        return await start(request, GATE, known_version(version_id).id)
+
+    async def make_live(request: Request, version_id: str, rollback: bool) -> HTTPResponse:
+        if not may(request, accounts.PUBLISHER):
+            return refused(request)
+        by = request.ctx.account.name
+        try:
+            if rollback:
+                version = await asyncio.to_thread(releases.rollback, by, version_id)
+            else:
+                version = await asyncio.to_thread(releases.publish, known_version(version_id).id, by)
+        except releases.ReleaseError as problem:
+            return versions_page(request, 409, problem=str(problem))
+        logger.info("%s %s %s", by, "rolled back to" if rollback else "published", version.id)
+        return versions_page(request, notice=f"Version {version.id} is live.")
+
+    @app.post("/versions/<version_id>/publish")
+    async def publish(request: Request, version_id: str) -> HTTPResponse:
+        return await make_live(request, version_id, rollback=False)
+
+    @app.post("/versions/rollback")
+    async def rollback(request: Request) -> HTTPResponse:
+        return await make_live(request, request.form.get("version") or "", rollback=True)
+
+    @app.get("/versions/<version_id>")
+    async def version_page(request: Request, version_id: str) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        version = known_version(version_id)
+        transcript = previews.transcript(request.ctx.account.name, version.id)
+        return render(request, "version.html", version=version, transcript=transcript)
+
+    @app.post("/versions/<version_id>/preview")
+    async def preview(request: Request, version_id: str) -> HTTPResponse:
+        if not may(request, accounts.EDITOR):
+            return refused(request)
+        version = known_version(version_id)
+        text = (request.form.get("message") or "").strip()
+        if text:
+            await previews.say(version, request.ctx.account.name, text)
+        return redirect(f"/versions/{version.id}#preview")
 
     return app
 

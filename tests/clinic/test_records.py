@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from clinic import records
-from staff import accounts
+from staff import accounts, audit
 
 DAY = dt.date(2026, 11, 24)
 
@@ -44,8 +44,8 @@ def book(db, key="conversation-1:booking_form:1", **changes):
 
 
 def test_migrations_build_exactly_the_schema_the_code_uses(db):
-    # The clinic's tables and the staff console's (staff/accounts.py) share the migrations.
-    described = [records.metadata, accounts.metadata]
+    # The clinic's tables and the staff console's (staff/accounts.py, staff/audit.py) share the migrations.
+    described = [records.metadata, accounts.metadata, audit.metadata]
     with db.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), described) == []
 

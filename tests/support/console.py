@@ -1,12 +1,13 @@
 """The staff console, started as staff start it (`python -m staff console`), on a free port with
-its own clinic database and tracker store; and conversations written into that tracker store the
-way the Rasa server writes them."""
+its own clinic database, tracker store, versions folder and copy of the project files it changes;
+and conversations written into that tracker store the way the Rasa server writes them."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,10 +25,38 @@ from settings import PROJECT_DIR
 
 START_TIMEOUT = 60  # seconds
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+# What the console changes (staff/console/content.py), copied so tests never touch the repository.
+PROJECT_FILES = ("knowledge", "data", "domain.yml", "tests/stories", "clinic/details.yml")
+
+
+def copy_project_files(destination: Path) -> Path:
+    for name in PROJECT_FILES:
+        source, target = PROJECT_DIR / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        else:
+            shutil.copyfile(source, target)
+    return destination
+
+
+def copy_whole_project(destination: Path) -> Path:
+    """Everything a training needs (the committed files, the spaCy pipeline), for a console that
+    trains candidates from its own copy. Not the measuring data sets: training never reads them."""
+    listed = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    for name in listed.stdout.splitlines():
+        source = PROJECT_DIR / name
+        if name.startswith("datasets/measuring/") or not source.is_file():
+            continue
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination / name)
+    (destination / "build").mkdir(exist_ok=True)
+    (destination / "build" / "spacy").symlink_to((PROJECT_DIR / "build" / "spacy").resolve())
+    return destination
 
 
 class StaffConsole:
-    def __init__(self, workdir: Path, database_url: str = "") -> None:
+    def __init__(self, workdir: Path, database_url: str = "", project_dir: Optional[Path] = None) -> None:
         self.workdir = workdir
         self.database_url = database_url
         self.clinic_db_file = workdir / "clinic.db"
@@ -35,12 +64,17 @@ class StaffConsole:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = workdir / "console.log"
+        self.project_dir = project_dir or copy_project_files(workdir / "project")
+        self.versions_dir = workdir / "versions"
         self.env = dict(
             os.environ,
             STAFF_PORT=str(self.port),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             TRACKER_SQLITE_FILE=str(self.tracker_db_file),
             DATABASE_URL=database_url,
+            STAFF_PROJECT_DIR=str(self.project_dir),
+            VERSIONS_DIR=str(self.versions_dir),
+            RASA_SERVER_URLS="",  # no assistant to load a published model into, unless a test starts one
         )
         self._process: Optional[subprocess.Popen] = None
 
@@ -82,6 +116,13 @@ class StaffConsole:
             timeout=120,
             check=True,
         )
+
+    def post_form(
+        self, browser: requests.Session, page: requests.Response, path: str, **fields: str
+    ) -> requests.Response:
+        """Sends a form of ``page`` with the page's CSRF token, as the browser would."""
+        data = {"csrf_token": csrf_token_in(page.text), **fields}
+        return browser.post(f"{self.url}{path}", data=data, timeout=120)
 
     def browser(self) -> requests.Session:
         """A fresh browser: its own cookies, nobody signed in."""

@@ -1,0 +1,120 @@
+"""The versions page: editors train and gate candidates and try them out, publishers publish and
+roll back (staff/releases.py behind the console)."""
+
+import shutil
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from settings import MODEL_FILE, settings
+from staff import releases
+from tests.support.console import StaffConsole
+
+PASSWORD = "a long clinic password"
+PASSED = {"passed": True, "reasons": [], "against": "live", "at": "2026-12-04T12:00:00+00:00"}
+REFUSED = {**PASSED, "passed": False, "reasons": ["it escalates fewer emergency or urgent messages (9 instead of 10)"]}
+TRAINING_TIMEOUT = 120  # seconds, for a training that stops at its checks
+
+
+@pytest.fixture
+def versions(console: StaffConsole, monkeypatch) -> StaffConsole:
+    """The console, with this process's releases module writing into the console's versions folder."""
+    monkeypatch.setenv("VERSIONS_DIR", str(console.versions_dir))
+    settings.cache_clear()
+    console.add_user("eddie", "editor", PASSWORD)
+    console.add_user("pat", "publisher", PASSWORD)
+    yield console
+    settings.cache_clear()
+
+
+def version(name: str, gate, model=None) -> releases.Version:
+    made = releases.Version(
+        id=f"20261204-{name}",
+        content_hash="0" * 64,
+        created_at="2026-12-04T11:00:00+00:00",
+        created_by="eddie",
+        gate=gate,
+    )
+    made.folder.mkdir(parents=True)
+    if model:
+        shutil.copyfile(model, made.model)
+    else:
+        made.model.write_bytes(b"a model")  # published into no running assistant (RASA_SERVER_URLS empty)
+    made.save()
+    return made
+
+
+def signed_in(console: StaffConsole, name: str):
+    browser = console.browser()
+    assert "Signed in as" in console.sign_in(browser, name, PASSWORD).text
+    return browser
+
+
+def test_editors_train_and_gate_but_only_publishers_publish(versions):
+    passed = version("passed", PASSED)
+    browser = signed_in(versions, "eddie")
+    page = browser.get(f"{versions.url}/versions", timeout=30)
+    assert "Train a candidate" in page.text and "Run the gate" in page.text
+    assert "Publish</button>" not in page.text and "Roll back" not in page.text
+    refused = versions.post_form(browser, page, f"/versions/{passed.id}/publish")
+    assert refused.status_code == 403 and releases.live() is None
+
+
+def test_a_publisher_publishes_what_passed_its_gate_and_rolls_back(versions):
+    first, second = version("first", PASSED), version("second", PASSED)
+    refused = version("refused", REFUSED)
+    browser = signed_in(versions, "pat")
+    page = browser.get(f"{versions.url}/versions", timeout=30)
+    assert "refused</span>: it escalates fewer emergency or urgent messages (9 instead of 10)" in page.text
+    assert f'action="/versions/{refused.id}/publish"' not in page.text
+    not_published = versions.post_form(browser, page, f"/versions/{refused.id}/publish")
+    assert not_published.status_code == 409
+    assert "cannot be published: it escalates fewer emergency or urgent messages" in not_published.text
+    assert versions.post_form(browser, page, f"/versions/{first.id}/publish").status_code == 200
+    done = versions.post_form(browser, page, f"/versions/{second.id}/publish")
+    assert f"Version {second.id} is live." in done.text and f"{second.id}</a> <strong>(live)</strong>" in done.text
+    assert f"<option>{first.id}</option>" in done.text  # the one to roll back to
+    back = versions.post_form(browser, done, "/versions/rollback", version=first.id)
+    assert f"Version {first.id} is live." in back.text
+    assert releases.live().id == first.id
+    assert [p["by"] for p in releases.load(first.id).published] == ["pat", "pat"]
+
+
+def test_a_training_runs_in_the_background_and_the_page_shows_its_progress(versions):
+    # A topic with too few questions: the training stops at its checks, in seconds.
+    broken = versions.project_dir / "knowledge" / "broken.yml"
+    broken.write_text(
+        "article: null\ntopics:\n  - id: broken\n    title: Broken\n    questions: [one]\n    answer: x\n"
+    )
+    browser = signed_in(versions, "eddie")
+    page = browser.get(f"{versions.url}/versions", timeout=30)
+    started = versions.post_form(browser, page, "/versions/train")
+    assert started.url == f"{versions.url}/versions" and "Training, started by eddie" in started.text
+    deadline = time.monotonic() + TRAINING_TIMEOUT
+    while '<meta http-equiv="refresh"' in started.text and time.monotonic() < deadline:
+        assert "running (this page reloads itself every 5 seconds" in started.text
+        time.sleep(1)
+        started = browser.get(f"{versions.url}/versions", timeout=30)
+    assert "failed" in started.text, started.text
+    assert "Writing the FAQ training data from knowledge/ failed" in started.text
+    assert "topic broken: needs at least 10 different questions" in started.text
+    assert releases.all_versions() == []
+
+
+@pytest.mark.servers
+def test_a_preview_chats_with_the_version_and_shows_escalations(versions):
+    candidate = version("candidate", None, model=MODEL_FILE)
+    browser = signed_in(versions, "eddie")
+    page = browser.get(f"{versions.url}/versions/{candidate.id}", timeout=30)
+    assert "The gate has not been run" in page.text
+    faq = versions.post_form(browser, page, f"/versions/{candidate.id}/preview", message="what is deep tissue massage?")
+    assert "Did: utter_faq" in faq.text and "Source: &#34;" in faq.text
+    emergency = versions.post_form(
+        browser, faq, f"/versions/{candidate.id}/preview", message="I can't feel anything down there and I wet myself"
+    )
+    assert "Escalation: EMERGENCY" in emergency.text and "911" in emergency.text
+    # A preview is not a patient: the escalation is neither recorded nor sent to staff.
+    db = sa.create_engine(f"sqlite:///{versions.clinic_db_file}", future=True)
+    with db.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM escalations")).scalar() == 0
