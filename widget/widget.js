@@ -283,6 +283,16 @@
       refresh();
     }
 
+    // Said when the assistant has sent nothing for a while in the middle of a reply (a slow or
+    // stuck helper server): the person knows their message arrived.
+    var SLOW_AFTER_MS = 15000;
+    var slowTimer = null;
+    function watchForSlowness() {
+      window.clearTimeout(slowTimer);
+      if (status.textContent === say("slow")) setStatus("");
+      if (connected && sending) slowTimer = window.setTimeout(function () { setStatus(say("slow")); }, SLOW_AFTER_MS);
+    }
+
     // What is waiting: the "not sent yet" notes while offline, the typing indicator while the
     // assistant answers.
     function refresh() {
@@ -292,6 +302,7 @@
         item.classList.toggle("bpw-message--pending", !connected && waiting[item.getAttribute("data-id")] === true);
       });
       typing.hidden = !(connected && sending);
+      watchForSlowness();
       scrollDown();
     }
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import html
 import http.server
+import os
 import re
+import signal
 import threading
 
 import pytest
@@ -323,3 +325,17 @@ def test_a_page_of_a_site_not_in_widget_origins_gets_no_chat(assistant, browser:
     finally:
         context.close()
         other_site.shutdown()
+
+
+def test_a_slow_reply_is_said_to_be_slow_and_still_arrives(widget: Widget, assistant):
+    widget.visit().open()
+    action_server = assistant.action_server_pid()
+    os.kill(action_server, signal.SIGSTOP)  # the booking form's helper hangs
+    try:
+        widget.say("I'd like to book a massage")
+        expect(widget.page.get_by_role("status")).to_contain_text("taking longer than usual", timeout=30_000)
+        expect(widget.page.locator(".bpw-typing")).to_be_visible()
+    finally:
+        os.kill(action_server, signal.SIGCONT)
+    widget.wait_for_reply("Which treatment")
+    expect(widget.page.get_by_role("status")).not_to_contain_text("taking longer")
