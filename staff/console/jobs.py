@@ -6,6 +6,7 @@ Its progress lines go to a log file the versions page shows while it refreshes i
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import threading
@@ -17,6 +18,8 @@ from settings import PROJECT_DIR
 
 TRAIN, GATE = "train", "gate"
 LOG_LINES_SHOWN = 30
+# The page shows the command's progress lines; the libraries' warnings would bury them.
+QUIET = {"PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 class Busy(RuntimeError):
@@ -64,7 +67,12 @@ class Jobs:
             # Its own session: the job finishes (and its version is kept) even if the console stops.
             with log_file.open("w", encoding="utf-8") as log:
                 process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
-                    command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    command,
+                    cwd=PROJECT_DIR,
+                    env={**os.environ, **QUIET},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             self.current = Job(kind, version_id, started_by, dt.datetime.now(dt.timezone.utc), log_file, process)
             return self.current

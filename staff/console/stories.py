@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from knowledge import MIN_QUESTIONS
 from red_flags.contract import ESCALATION_LEVELS
@@ -155,7 +155,9 @@ class StoryBuilder:
         path = self.root / relative
         if path.exists():
             return round_trip_yaml().load(path.read_text(encoding="utf-8"))
-        return CommentedMap([("version", "3.1"), (key, CommentedSeq())])
+        started = CommentedMap([("version", DoubleQuotedScalarString("3.1")), (key, CommentedSeq())])
+        started.yaml_set_start_comment("Conversation paths built in the staff console (staff/console/stories.py).")
+        return started
 
     def _write(self, relative: str, after: str, summary: str) -> Change:
         path = self.root / relative
