@@ -43,7 +43,7 @@ def wait_for_job(console: StaffConsole, browser: requests.Session) -> str:
     return page
 
 
-@pytest.mark.evaluation
+@pytest.mark.release_cycle
 def test_a_taught_message_is_answered_by_the_next_version(tmp_path, monkeypatch):
     project = copy_whole_project(tmp_path / "project")
     console = StaffConsole(tmp_path, project_dir=project)
