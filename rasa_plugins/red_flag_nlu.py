@@ -136,9 +136,9 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             if not message.get(TEXT):
                 continue
             doc = message.get(SPACY_DOC) or self._detector.nlp(message.get(TEXT).lower())
-            if self._detector.mentions_back(doc):
-                message.set(MENTIONS_BACK, True, add_to_output=True)
             reading = self._detector.read(doc, back_pain_known)
+            if reading.mentions_back:
+                message.set(MENTIONS_BACK, True, add_to_output=True)
             finding = reading.finding
             # Read in pieces by the classifier: several sentences, told as a story.
             story = len(pieces(doc)) > 1

@@ -43,6 +43,9 @@ class Reading:
 
     finding: Optional[Finding]
     hedged: bool
+    # The message speaks of the person's back (not denied, not someone else's), from its own
+    # words: a later message of the conversation counts with it.
+    mentions_back: bool = False
 
 
 class RedFlagDetector:
@@ -96,14 +99,10 @@ class RedFlagDetector:
         sign given now ("I have a fever", "I fell down the stairs") counts with it."""
         message = self.message(doc)
         evidence = _evidence(message)
+        mentions_back = evidence is not None and evidence.has("back")  # before the context is added
         if evidence is not None and back_pain_known:
             evidence.known = BACK_PAIN
-        return Reading(finding_from(evidence), _hedged(message, evidence))
-
-    def mentions_back(self, doc: Doc) -> bool:
-        """The message speaks of the person's back (not denied, not someone else's)."""
-        evidence = _evidence(self.message(doc))
-        return evidence is not None and evidence.has("back")
+        return Reading(finding_from(evidence), _hedged(message, evidence), mentions_back)
 
     def message(self, doc: Doc) -> Message:
         """The message as the filters see it: every match of the lexicon, clauses and sentences."""

@@ -86,6 +86,7 @@ def tree_rss_mb(pid: int) -> float:
 class Server:
     def __init__(self, command: List[str], cwd: Path, port: int, env: Dict[str, str]) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.env = env
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             command,
@@ -164,15 +165,11 @@ def measure(result: Result, server: Server, messages: List[str]) -> None:
         server.stop()
 
 
-def ours(workdir: Path, messages: List[str]) -> Result:
-    result = Result("back-pain assistant")
-    out = workdir / "models"
-    result.training_seconds = timed(
-        [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR
-    )
-    shutil.copy(out / "bench.tar.gz", MODEL_FILE)
+def our_servers(workdir: Path, **env: str) -> Server:
+    """The assistant's servers, started as `make run` starts them, with everything they write in
+    ``workdir``, and running the model `make` trained (no published version of this machine)."""
     rasa_port, action_port = free_port(), free_port()
-    server = Server(
+    return Server(
         [str(PROJECT_DIR / "scripts" / "run-servers.sh")],
         PROJECT_DIR,
         rasa_port,
@@ -187,8 +184,21 @@ def ours(workdir: Path, messages: List[str]) -> Result:
             "STAFF_WEBHOOK_URL": "",
             "STAFF_CONSOLE": "off",  # the assistant's own servers are measured, as before
             "ASSISTANT_MODEL": str(MODEL_FILE),
+            "VERSIONS_DIR": str(workdir / "versions"),
+            "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
+            **env,
         },
     )
+
+
+def ours(workdir: Path, messages: List[str]) -> Result:
+    result = Result("back-pain assistant")
+    out = workdir / "models"
+    result.training_seconds = timed(
+        [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR
+    )
+    shutil.copy(out / "bench.tar.gz", MODEL_FILE)
+    server = our_servers(workdir)
     measure(result, server, messages)
     return result
 

@@ -27,8 +27,7 @@ from typing import List, Tuple
 
 import aiohttp
 
-from scripts.benchmark import BIN, REPORT, Server, benchmark_messages, machine, tree_rss_mb
-from scripts.processes import free_port
+from scripts.benchmark import BIN, REPORT, benchmark_messages, machine, our_servers, tree_rss_mb
 from settings import MODEL_FILE, PROJECT_DIR
 
 CONVERSATIONS = 4
@@ -85,22 +84,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         versions = workdir / "versions"
-        rasa_port, action_port = free_port(), free_port()
-        env = {
-            "RASA_PORT": str(rasa_port),
-            "ACTION_PORT": str(action_port),
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-            "TRACKER_SQLITE_FILE": str(workdir / "bench.db"),
-            "DATABASE_URL": "",
-            "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"),
-            "STAFF_WEBHOOK_URL": "",
-            "STAFF_CONSOLE": "off",
-            "ASSISTANT_MODEL": str(MODEL_FILE),
-            "VERSIONS_DIR": str(versions),
-            "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
-            "RASA_SERVER_URLS": f"http://127.0.0.1:{rasa_port}",
-        }
-        server = Server([str(PROJECT_DIR / "scripts" / "run-servers.sh")], PROJECT_DIR, rasa_port, env)
+        server = our_servers(workdir)
+        env = {**server.env, "RASA_SERVER_URLS": server.url}
         try:
             server.wait_until_answering()
             ids = [passed_version(versions, n) for n in range(1, PUBLISHES + 1)]

@@ -242,4 +242,4 @@ def test_back_pain_told_earlier_does_not_undo_a_denial(detect):
     [("my lower back has been aching for a week", True), ("can I book for Tuesday?", False), ("back's fine", False)],
 )
 def test_a_message_that_speaks_of_the_back_is_recognised(detect, text, mentions):
-    assert detect.mentions_back(detect.nlp(text)) is mentions
+    assert detect.read(detect.nlp(text)).mentions_back is mentions
