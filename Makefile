@@ -51,7 +51,7 @@ $(SPACY_PIPELINE)/meta.json: $(INSTALLED) nlp/build_spacy_pipeline.py nlp/spelli
 data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)
 	$(BIN)/python -m knowledge.generate
 
-$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA) $(RED_FLAG_TRAINING)
+$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA) $(RED_FLAG_TRAINING) rasa_plugins/topic_retrieval.py
 	# --force: Rasa's cache cannot see a rebuilt spaCy pipeline (same path, new contents).
 	$(BIN)/rasa train --force --fixed-model-name back-pain-assistant --out models
 	touch $@

@@ -6,6 +6,8 @@
   needs care now, from red_flags/categories.yml) of the latest message, or of the sign the
   person just said is happening now (``confirmed_sign``), and a `custom` payload
   {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
+- A FAQ answer to a message that asked two things carries a button for the other question's
+  topic (``also_asked``, rasa_plugins/topic_retrieval.py).
 - Payload shape per channel: socket.io emits a custom payload's `data` as the `bot_uttered`
   event's body, so there the payload is wrapped in `data` (the action server's replies do the
   same, actions/forms.py ``utter_with_payload``); responses in domain.yml stay channel-free.
@@ -25,6 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from clinic.details import load_clinic
+from knowledge import topics_by_id
 from red_flags.categories import explain
 from red_flags.contract import PENDING_SLOT, RED_FLAG, confirmed_sign, finding_in
 
@@ -35,6 +38,18 @@ def _quoted(words) -> str:
 
 
 SOCKETIO = "socketio"
+FAQ_ANSWER = "utter_faq/"
+ALSO_ASKED = "also_asked"  # rasa_plugins/topic_retrieval.py
+
+
+def _other_question_button(utter_action: str, tracker: DialogueStateTracker) -> Optional[Dict[str, str]]:
+    if not (utter_action.startswith(FAQ_ANSWER) and tracker.latest_message):
+        return None
+    key = str(tracker.latest_message.parse_data.get(ALSO_ASKED) or "")
+    topic = topics_by_id().get(key.split("/", 1)[-1])
+    if not topic:
+        return None
+    return {"title": f"You also asked: {topic.title}", "payload": topic.canonical_question}
 
 
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
@@ -62,6 +77,9 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
                 **kwargs,
             }
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        button = _other_question_button(utter_action, tracker)
+        if message and button:
+            message["buttons"] = [*(message.get("buttons") or []), button]
         custom = message.get("custom") if message else None
         if message and isinstance(custom, dict):
             if finding and RED_FLAG in custom:

@@ -192,6 +192,29 @@ def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
     ]
 
 
+def two_question_rows(parse: Parse, pairs: int = 60) -> List[Tuple[str, str]]:
+    """Two held-out FAQ phrasings of different topics sent as one message: is one answered, and
+    the other offered as a button (``also_asked``)?"""
+    phrasings = []
+    for block in yaml.safe_load(FAQ_HOLDOUT.read_text(encoding="utf-8"))["nlu"]:
+        if block["intent"].startswith("faq/"):
+            phrasings += [(block["intent"], line[2:].strip()) for line in block["examples"].splitlines()]
+    # Each phrasing with the one a third of the set further on: a fixed, varied choice of pairs.
+    step = len(phrasings) // 3
+    combined = [(phrasings[i], phrasings[(i + step) % len(phrasings)]) for i in range(len(phrasings))]
+    combined = [(a, b) for a, b in combined if a[0] != b[0]][:pairs]
+    one = both = 0
+    for (first_topic, first), (second_topic, second) in combined:
+        parsed = parse(f"{first.rstrip('?. ')}? {second}")
+        got = "faq/" + answered(parsed)
+        one += got in (first_topic, second_topic)
+        both += got in (first_topic, second_topic) and parsed.get("also_asked") in ({first_topic, second_topic} - {got})
+    return [
+        ("one of the two answered", f"{one / len(combined):6.1%} of {len(combined)}"),
+        ("  ... and the other offered as a button", f"{both / len(combined):6.1%} of {len(combined)}"),
+    ]
+
+
 def trained_parser(model: Path) -> Parse:
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
@@ -222,6 +245,7 @@ def main(argv: Sequence[str]) -> int:
     held_out = measure_real_messages(REAL_PATIENTS / "held_out.yml", parse)
     print_table("real patients' messages, held-out set (figures only)", held_out.rows())
     print_table("our held-out FAQ set (tests/nlu/faq_holdout.yml)", faq_holdout_rows(parse))
+    print_table("two held-out FAQ questions in one message", two_question_rows(parse))
     red_flags = evaluate_red_flags(load_set(RED_FLAG_HOLDOUT), lambda text: finding_from_parse(parse(text)))
     print(f"\nour held-out red-flag set (tests/red_flags/held_out.yml)\n{red_flags.summary()}")
     if args.show_errors:

@@ -48,6 +48,23 @@ def test_article_questions_get_their_answer_and_source(assistant, question, topi
     assert topic.source in text
 
 
+def test_a_message_asking_two_things_answers_one_and_offers_the_other(assistant):
+    sender = new_sender()
+    spasms, soreness = topics_by_id()["back_spasm_duration"], topics_by_id()["soreness_after_massage"]
+    replies = assistant.send(
+        sender,
+        "My lower back went into spasm on Monday. How long do back spasms usually last? "
+        "And is it normal to feel sore the day after a massage?",
+    )
+    text = texts(replies)
+    [answered, offered] = (spasms, soreness) if spasms.answer in text else (soreness, spasms)
+    assert answered.answer in text
+    [button] = [b for reply in replies for b in reply.get("buttons") or [] if b["title"].startswith("You also asked")]
+    assert offered.title in button["title"]
+    # The button asks the other question, and gets its answer.
+    assert offered.answer in texts(assistant.send(sender, button["payload"]))
+
+
 def test_help_menu_buttons_lead_to_answers(assistant):
     sender = new_sender()
     [menu] = [reply for reply in assistant.send(sender, "/help") if reply.get("buttons")]
