@@ -92,10 +92,14 @@ def secure(
             reply.headers["Vary"] = "Origin"
         add_security_headers(request, reply)
 
-    # First of the request middleware and last of the response middleware, around sanic-cors's
-    # (which Rasa and rasa_sdk install, and which answers every preflight itself).
-    app.request_middleware.appendleft(refuse_foreign_preflights)
-    app.response_middleware.append(headers)
+    async def around_sanic_cors(*_: object) -> None:
+        # First of the request middleware and last of the response middleware, around
+        # sanic-cors's (which Rasa and rasa_sdk install when the server starts, and which answers
+        # every preflight itself), so these answers and headers are the ones sent.
+        app.request_middleware.appendleft(refuse_foreign_preflights)
+        app.response_middleware.append(headers)
+
+    app.register_listener(around_sanic_cors, "before_server_start")
     logging.getLogger("sanic.access").addFilter(drop_query_strings)
 
 

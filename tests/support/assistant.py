@@ -27,15 +27,22 @@ class Assistant:
     """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does.
 
     The tests are the clinic's operator: they switch the HTTP API on with a JWT secret of their
-    own (RASA_JWT_SECRET) and call it with a token signed with it, as a monitoring script would.
-    ``env`` sets more variables, or takes one away with "" (tests/security/ runs the servers
-    with the API off, as `make run` starts them)."""
+    own (RASA_JWT_SECRET) and call it with a token signed with it, as a monitoring script would;
+    RASA_API_TOKEN is set too, and Sanic's access log is on, so tests/security/ can show that the
+    token, which Rasa takes in the query string, stays out of the log. ``env`` sets more
+    variables, or takes one away with "" (tests/security/ also runs the servers with the API
+    off, as `make run` starts them)."""
 
     def __init__(
         self, workdir: Path, webhook: Webhook, database_url: str = "", env: Optional[Dict[str, str]] = None
     ) -> None:
         self.database_url = database_url
-        self.env = {"RASA_JWT_SECRET": secrets.token_urlsafe(32), **(env or {})}
+        self.env = {
+            "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+            "RASA_API_TOKEN": secrets.token_urlsafe(32),
+            "LOG_LEVEL_LIBRARIES": "INFO",  # Sanic's access log
+            **(env or {}),
+        }
         self.telegram_api = TelegramBotAPI()
         self.rasa_port = free_port()
         self.action_port = free_port()
