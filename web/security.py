@@ -4,7 +4,8 @@
   framing (a response that sets its own policy, such as a page, keeps it), nosniff,
   no referrer, and HSTS when the request came over HTTPS (directly, or through the TLS proxy,
   which says so with `X-Forwarded-Proto: https`).
-- CORS for exactly the origins given (scheme, host and port compared as text; no patterns),
+- CORS for exactly the origins given (scheme, host and port compared as text; no patterns; "*"
+  for any),
   instead of sanic-cors, which reads origins as regular expressions and so also lets lookalike
   domains in. A preflight from any other origin is refused (403).
 - A shared secret (`Authorization: Bearer ...`) compared in constant time.
@@ -65,7 +66,7 @@ def secure(
         app.config.REQUEST_MAX_SIZE = max_request_bytes  # Sanic answers 413 before reading the body
 
     def cors_allowed(request: Request, origin: str) -> bool:
-        return origin.rstrip("/") in allowed or request.path.startswith(tuple(any_origin_paths))
+        return "*" in allowed or origin.rstrip("/") in allowed or request.path.startswith(tuple(any_origin_paths))
 
     async def refuse_foreign_preflights(request: Request) -> Optional[HTTPResponse]:
         origin = request.headers.get("origin")
