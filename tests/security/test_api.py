@@ -5,6 +5,8 @@ the token never reaches a log."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Iterator
 
 import jwt
 import pytest
@@ -35,7 +37,7 @@ def test_a_jwt_for_one_person_reads_only_their_conversation(assistant):
     assert other.status_code == 403
 
 
-def test_the_api_token_never_reaches_the_log(assistant):
+def test_no_secret_reaches_the_log_or_a_command_line(assistant):
     token = assistant.env["RASA_API_TOKEN"]
     marker = "/conversations/log-check-conversation/tracker"
     assert requests.get(f"{assistant.url}{marker}", params={"token": token}, timeout=30).ok
@@ -45,3 +47,18 @@ def test_the_api_token_never_reaches_the_log(assistant):
     log = assistant.log_file.read_text()
     assert marker in log  # the access log is on and saw the call ...
     assert token not in log  # ... without its query string
+    booking = assistant.send("log-check", "book a massage")  # the action server is called with its secret
+    assert "Which treatment" in " ".join(reply.get("text", "") for reply in booking)
+    secrets = [assistant.env[name] for name in ("RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_SERVER_SECRET")]
+    command_lines = list(running_command_lines())
+    for secret in secrets:
+        assert secret not in assistant.log_file.read_text()  # no log shows it
+        assert not any(secret in line for line in command_lines)  # where `ps` would show it
+
+
+def running_command_lines() -> Iterator[str]:
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            yield path.read_bytes().decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue

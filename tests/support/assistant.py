@@ -28,8 +28,9 @@ class Assistant:
 
     The tests are the clinic's operator: they switch the HTTP API on with a JWT secret of their
     own (RASA_JWT_SECRET) and call it with a token signed with it, as a monitoring script would;
-    RASA_API_TOKEN is set too, and Sanic's access log is on, so tests/security/ can show that the
-    token, which Rasa takes in the query string, stays out of the log. ``env`` sets more
+    RASA_API_TOKEN and ACTION_SERVER_SECRET are set too, and Sanic's access log is on, so
+    tests/security/ can show that no secret reaches the log (Rasa takes the token in the query
+    string) or a command line. ``env`` sets more
     variables, or takes one away with "" (tests/security/ also runs the servers with the API
     off, as `make run` starts them)."""
 
@@ -40,6 +41,7 @@ class Assistant:
         self.env = {
             "RASA_JWT_SECRET": secrets.token_urlsafe(32),
             "RASA_API_TOKEN": secrets.token_urlsafe(32),
+            "ACTION_SERVER_SECRET": secrets.token_urlsafe(32),
             "LOG_LEVEL_LIBRARIES": "INFO",  # Sanic's access log
             **(env or {}),
         }
