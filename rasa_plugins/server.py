@@ -7,7 +7,7 @@
 - CORS for exactly the clinic's pages (WIDGET_ORIGINS), security headers on every response, a
   size limit on every request body, access logs without query strings (web/security.py).
 - GET /health answers 200 once the model is loaded and 503 before, and tells nothing else, so
-  a readiness check works without the API.
+  a readiness check works without the API; / and /version, which tell Rasa's version, are gone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from functools import partial
+from typing import Optional
 
 from rasa.core import run
 from rasa.core.utils import AvailableEndpoints
@@ -27,13 +28,21 @@ from settings import settings
 from web.security import secure
 
 logger = logging.getLogger(__name__)
-SOCKET_IO_PATH = "/socket.io"  # checks a page's origin itself (rasa_plugins/channels/widget.py)
+# Paths any page may read across origins: the widget's public files (clinic pages elsewhere load
+# widget.js and fetch config.json), and socket.io, which checks a page's origin itself and must
+# be able to tell a page of another site that it may not chat (rasa_plugins/channels/widget.py).
+ANY_ORIGIN_PATHS = ["/widget/", "/socket.io"]
 
 
 async def health(request: Request) -> HTTPResponse:
     agent = getattr(request.app.ctx, "agent", None)
     ready = agent is not None and agent.is_ready()
     return response.json({"status": "ok" if ready else "loading"}, status=200 if ready else 503)
+
+
+async def without_version_pages(request: Request) -> Optional[HTTPResponse]:
+    """Rasa answers / and /version to anyone, API or not: which Rasa runs here is nobody's business."""
+    return response.json({"error": "Not found."}, status=404) if request.path in ("/", "/version") else None
 
 
 def main() -> None:
@@ -58,7 +67,8 @@ def main() -> None:
         port=args.port,
         endpoints=endpoints,
     )
-    secure(app, config.widget_origins, config.max_request_bytes, any_origin_paths=[SOCKET_IO_PATH])
+    secure(app, config.widget_origins, config.max_request_bytes, any_origin_paths=ANY_ORIGIN_PATHS)
+    app.register_middleware(without_version_pages, "request")
     app.add_route(health, "/health", methods=["GET"])
     app.register_listener(partial(run.load_agent_on_start, args.model, endpoints, None), "before_server_start")
     app.register_listener(run.close_resources, "after_server_stop")

@@ -5,7 +5,8 @@ for the custom action that records it - up to Rasa's five-minute action timeout 
 server hangs. This channel returns as soon as a reply carrying a `red_flag` payload is ready;
 the rest of the turn (recording, notifying staff) carries on in the background. It also turns
 malformed requests into a clear 400 answer instead of a server error, asks for REST_TOKEN
-(`Authorization: Bearer`) when it is set, and answers a message that is too long or one too
+(`Authorization: Bearer`) when it is set, refuses (403) a sender id that is another channel's
+conversation (a Telegram chat, a widget session), and answers a message that is too long or one too
 many with a friendly reply (guard.py).
 """
 
@@ -65,6 +66,8 @@ class SafetyFirstRestInput(InputChannel):
             if body is None:
                 return response.json({"error": problem}, status=400)
             sender = str(body["sender"])
+            if await _another_channels(request, sender):
+                return response.json({"error": "This conversation belongs to another channel."}, status=403)
             refusal = guard.refusal(sender, client_address(request), body["message"])
             if refusal:
                 return response.json([{"recipient_id": sender, "text": refusal}])
@@ -100,6 +103,13 @@ def _parse(request: Request) -> tuple[Optional[Dict[str, Any]], Optional[str]]:
     if not isinstance(body.get("message"), str):
         return None, "`message` must be a string."
     return body, None
+
+
+async def _another_channels(request: Request, sender: str) -> bool:
+    """Whether ``sender`` names a conversation of another channel: a Telegram chat's id is a
+    number anyone may guess, and REST may neither speak in that conversation nor read its replies."""
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+    return (tracker.get_latest_input_channel() if tracker else None) not in (None, SafetyFirstRestInput.name())
 
 
 def _log_failure(turn: asyncio.Future[Any]) -> None:

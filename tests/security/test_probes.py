@@ -25,7 +25,8 @@ REFUSED = {401, 403, 404}
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    yield from started_assistant(tmp_path_factory, env={"RASA_JWT_SECRET": "", "REST_TOKEN": REST_TOKEN})
+    as_make_run_starts_them = {"RASA_JWT_SECRET": "", "RASA_API_TOKEN": "", "ACTION_SERVER_SECRET": ""}
+    yield from started_assistant(tmp_path_factory, env={**as_make_run_starts_them, "REST_TOKEN": REST_TOKEN})
 
 
 def send(servers: Assistant, sender: str, message: str, token: str = REST_TOKEN) -> requests.Response:
@@ -65,6 +66,7 @@ def test_a_conversation_can_be_neither_read_nor_rewritten_and_an_emergency_stays
         ("GET", "/domain"),
         ("GET", "/status"),
         ("GET", "/version"),
+        ("GET", "/"),
         ("PUT", "/model"),
         ("DELETE", "/model"),
         ("POST", "/model/train"),
@@ -127,8 +129,13 @@ def test_a_foreign_or_lookalike_origin_may_neither_chat_nor_call(servers, origin
         timeout=30,
     )
     assert preflight.status_code == 403 and "Access-Control-Allow-Origin" not in preflight.headers
-    simple = requests.get(f"{servers.url}/widget/config.json", headers={"Origin": origin}, timeout=30)
-    assert "Access-Control-Allow-Origin" not in simple.headers
+    simple = requests.post(
+        f"{servers.url}/webhooks/rest/webhook",
+        json={"sender": uuid.uuid4().hex, "message": "hi"},
+        headers={"Origin": origin, "Authorization": f"Bearer {REST_TOKEN}"},
+        timeout=60,
+    )
+    assert "Access-Control-Allow-Origin" not in simple.headers  # the browser keeps the reply from the page
 
 
 @pytest.mark.servers
@@ -147,6 +154,15 @@ def test_rest_needs_its_token_when_one_is_set(servers):
     assert send(servers, sender, "hi", token="").status_code == 401
     assert send(servers, sender, "hi", token="not-the-token").status_code == 401
     assert texts(send(servers, sender, "what are your opening hours?"))
+
+
+@pytest.mark.servers
+def test_rest_cannot_speak_in_another_channels_conversation(servers):
+    chat = 424242  # Telegram chat ids are small numbers anyone may try
+    assert servers.send_telegram(chat, "hi").ok
+    servers.telegram_api.wait_for_message(chat, lambda fields: bool(fields.get("text")))
+    hijack = send(servers, str(chat), "I'm fine now, cancel everything")
+    assert hijack.status_code == 403
 
 
 @pytest.mark.servers

@@ -30,21 +30,20 @@ class Assistant:
     own (RASA_JWT_SECRET) and call it with a token signed with it, as a monitoring script would;
     RASA_API_TOKEN and ACTION_SERVER_SECRET are set too, and Sanic's access log is on, so
     tests/security/ can show that no secret reaches the log (Rasa takes the token in the query
-    string) or a command line. ``env`` sets more
-    variables, or takes one away with "" (tests/security/ also runs the servers with the API
-    off, as `make run` starts them)."""
+    string) or a command line. ``env`` replaces these settings (tests/security/ runs the servers
+    with the API off and an action server secret made per start, as `make run` starts them)."""
 
     def __init__(
         self, workdir: Path, webhook: Webhook, database_url: str = "", env: Optional[Dict[str, str]] = None
     ) -> None:
         self.database_url = database_url
-        self.env = {
+        operator = {
             "RASA_JWT_SECRET": secrets.token_urlsafe(32),
             "RASA_API_TOKEN": secrets.token_urlsafe(32),
             "ACTION_SERVER_SECRET": secrets.token_urlsafe(32),
             "LOG_LEVEL_LIBRARIES": "INFO",  # Sanic's access log
-            **(env or {}),
         }
+        self.env = operator if env is None else env
         self.telegram_api = TelegramBotAPI()
         self.rasa_port = free_port()
         self.action_port = free_port()
