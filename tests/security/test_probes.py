@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -255,3 +256,17 @@ def test_every_response_carries_security_headers_and_hsts_behind_https(servers):
     assert responses["widget.js"].headers["Content-Type"].startswith("application/javascript")
     proxied = requests.get(f"{rasa}/widget/demo", headers={"X-Forwarded-Proto": "https"}, timeout=30)
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.servers
+def test_one_address_sending_too_many_messages_in_a_minute_gets_a_friendly_reply(servers):
+    """Last in this module: afterwards this machine's address has used up its minute."""
+
+    def one_new_conversation(_: int) -> str:
+        return texts(send(servers, uuid.uuid4().hex, "thanks"))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # MESSAGES_PER_MINUTE_PER_ADDRESS is 300
+        replies = list(pool.map(one_new_conversation, range(305)))
+    slowed = [reply for reply in replies if "faster than I can answer" in reply]
+    assert slowed and len(slowed) < 100  # the rest were answered
+    assert "faster than I can answer" in one_new_conversation(0)
