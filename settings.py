@@ -156,7 +156,7 @@ def settings() -> Settings:
         action_port=int(os.environ.get("ACTION_PORT", "5055")),
         action_server_secret=_secret("ACTION_SERVER_SECRET"),
         rest_token=_secret("REST_TOKEN"),
-        messages_per_minute_per_conversation=int(os.environ.get("MESSAGES_PER_MINUTE_PER_CONVERSATION", "20")),
+        messages_per_minute_per_conversation=int(os.environ.get("MESSAGES_PER_MINUTE_PER_CONVERSATION", "30")),
         messages_per_minute_per_address=int(os.environ.get("MESSAGES_PER_MINUTE_PER_ADDRESS", "300")),
         max_message_characters=int(os.environ.get("MAX_MESSAGE_CHARACTERS", "10000")),
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", "100000")),
