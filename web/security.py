@@ -59,8 +59,8 @@ def secure(
     max_request_bytes: Optional[int] = None,
     any_origin_paths: Collection[str] = (),
 ) -> None:
-    """Installs the protections above on ``app``. ``any_origin_paths``: path prefixes whose
-    handler checks the origin itself and must be able to tell any page why it refuses it."""
+    """Installs the protections above on ``app``. ``any_origin_paths``: path prefixes any page
+    may read across origins (public files, or a handler that checks the origin itself)."""
     allowed = {origin.rstrip("/") for origin in cors_origins}
     if max_request_bytes:
         app.config.REQUEST_MAX_SIZE = max_request_bytes  # Sanic answers 413 before reading the body
@@ -86,7 +86,7 @@ def secure(
 
     async def headers(request: Request, reply: BaseHTTPResponse) -> None:
         origin = request.headers.get("origin")
-        for name in [name for name in reply.headers if name.lower().startswith("access-control-")]:
+        for name in {name for name in reply.headers if name.lower().startswith("access-control-")}:
             del reply.headers[name]  # whatever sanic-cors or engine.io added; we decide below
         if origin and cors_allowed(request, origin):
             reply.headers["Access-Control-Allow-Origin"] = origin
