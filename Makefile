@@ -22,7 +22,18 @@ RED_FLAG_TRAINING := $(wildcard datasets/training/red_flags/*.yml) red_flags/cla
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
 export STAFF_PORT ?= 5002
-export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
+export ACTION_HOST ?= 127.0.0.1
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+# Secrets (README "Deploying safely"): empty means the HTTP API is off, the action server gets a
+# random secret per start, and the REST channel takes no token.
+export RASA_API_TOKEN ?=
+export RASA_JWT_SECRET ?=
+export ACTION_SERVER_SECRET ?=
+export REST_TOKEN ?=
+export MESSAGES_PER_MINUTE_PER_CONVERSATION ?= 30
+export MESSAGES_PER_MINUTE_PER_ADDRESS ?= 300
+export MAX_MESSAGE_CHARACTERS ?= 10000
+export MAX_REQUEST_BYTES ?= 100000
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
 export CLINIC_SQLITE_FILE ?= var/clinic.db

@@ -73,6 +73,27 @@ class Settings:
     # on another site cannot chat through the clinic's assistant in its visitors' names. The
     # default allows the assistant's own demo page (/widget/demo) under `make run`.
     widget_origins: List[str]
+    # The Rasa server's HTTP API (/conversations, /model, /status, ...): off unless one of these
+    # is set; then every call but /health needs it. RASA_API_TOKEN travels in the query string
+    # (?token=, the way Rasa takes it; kept out of our logs); RASA_JWT_SECRET signs JWTs sent as
+    # `Authorization: Bearer`, which never appear in a URL.
+    rasa_api_token: str
+    rasa_jwt_secret: str
+    # The action server: the interface it listens on (loopback unless it runs on another host)
+    # and the secret the Rasa server sends with every call (endpoints.yml, run-servers.sh).
+    action_host: str
+    action_port: int
+    action_server_secret: str
+    # The REST channel: when set, integrations must send `Authorization: Bearer <REST_TOKEN>`.
+    rest_token: str
+    # Messages per minute a conversation, and a client address (REST and the widget), may send
+    # before getting a friendly "slow down" reply instead of an answer. Counted per process.
+    messages_per_minute_per_conversation: int
+    messages_per_minute_per_address: int
+    # A longer message gets a friendly reply asking for shorter ones; a request body larger than
+    # max_request_bytes is refused (413) before it is read.
+    max_message_characters: int
+    max_request_bytes: int
 
     @property
     def clinic_database_url(self) -> str:
@@ -129,7 +150,30 @@ def settings() -> Settings:
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),
         widget_origins=(os.environ.get("WIDGET_ORIGINS") or _own_origins(os.environ.get("RASA_PORT", "5005"))).split(),
+        rasa_api_token=_secret("RASA_API_TOKEN"),
+        rasa_jwt_secret=_secret("RASA_JWT_SECRET"),
+        action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
+        action_port=int(os.environ.get("ACTION_PORT", "5055")),
+        action_server_secret=_secret("ACTION_SERVER_SECRET"),
+        rest_token=_secret("REST_TOKEN"),
+        messages_per_minute_per_conversation=int(os.environ.get("MESSAGES_PER_MINUTE_PER_CONVERSATION", "30")),
+        messages_per_minute_per_address=int(os.environ.get("MESSAGES_PER_MINUTE_PER_ADDRESS", "300")),
+        max_message_characters=int(os.environ.get("MAX_MESSAGE_CHARACTERS", "10000")),
+        max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", "100000")),
     )
+
+
+# Secrets shorter than this are refused: a guessable or fixed one ("rasaToken") is no protection.
+MIN_SECRET_LENGTH = 32
+
+
+def _secret(name: str) -> str:
+    """A secret from the environment: empty when not set, refused when too short to be safe."""
+    value = os.environ.get(name, "").strip()
+    if value and len(value) < MIN_SECRET_LENGTH:
+        hint = "openssl rand -hex 32"
+        raise ValueError(f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters ({hint})")
+    return value
 
 
 def _own_origins(rasa_port: str) -> str:

@@ -186,6 +186,9 @@ def our_servers(workdir: Path, **env: str) -> Server:
             "ASSISTANT_MODEL": str(MODEL_FILE),
             "VERSIONS_DIR": str(workdir / "versions"),
             "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
+            # A load test sends from one address, many messages a minute per conversation.
+            "MESSAGES_PER_MINUTE_PER_CONVERSATION": "1000000",
+            "MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000",
             **env,
         },
     )

@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=$("$BIN/python" -m staff live-model --default "${ASSISTANT_MODEL:?the trained model file: make run sets it}")
 mkdir -p "$(dirname "${TRACKER_SQLITE_FILE:-var/conversations.db}")"
+# The secret the Rasa server shows the action server on every call (endpoints.yml): the one
+# given, or a new random one for this start, which only these two processes know.
+export ACTION_SERVER_SECRET="${ACTION_SERVER_SECRET:-$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 
-"$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &
+"$BIN/python" -m actions.server &
 actions_pid=$!
 trap 'kill "$actions_pid" 2>/dev/null || true; wait "$actions_pid" 2>/dev/null || true' EXIT
 # A closed terminal or a plain kill also ends the action server (through the EXIT trap).
@@ -30,21 +33,22 @@ if [ "${STAFF_CONSOLE:-on}" != off ]; then
   trap 'kill "$actions_pid" "$staff_pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 fi
 
-auth=()
-[ -n "${RASA_AUTH_TOKEN:-}" ] && auth=(--auth-token "$RASA_AUTH_TOKEN")
+api="off; RASA_API_TOKEN or RASA_JWT_SECRET turns it on"
+[ -n "${RASA_API_TOKEN:-}${RASA_JWT_SECRET:-}" ] && api="on, token or JWT required"
 cat <<INFO
 Starting the assistant (the model takes a little while to load)...
   REST:      POST http://localhost:$RASA_PORT/webhooks/rest/webhook  {"sender": "me", "message": "hi"}
   socket.io: http://localhost:$RASA_PORT/socket.io  (web chat widget)
 Website widget demo: http://localhost:$RASA_PORT/widget/demo
-  status:    GET  http://localhost:$RASA_PORT/status
-  actions:   http://localhost:$ACTION_PORT/health
+  health:    GET  http://localhost:$RASA_PORT/health  (HTTP API: $api)
+  actions:   http://${ACTION_HOST:-127.0.0.1}:$ACTION_PORT/health
 ${staff_pid:+Staff console: http://localhost:${STAFF_PORT:-5002}  (accounts: python -m staff user add NAME --role reviewer)}
 Press Ctrl-C to stop the servers.
 INFO
 # In the background with `wait`, so a TERM or HUP to this script is handled at once.
-"$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" --enable-api "${auth[@]}" \
-  --cors "${CORS_ORIGINS:-*}" --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
+# The HTTP API is off unless RASA_API_TOKEN or RASA_JWT_SECRET is set (rasa_plugins/server.py).
+"$BIN/python" -m rasa_plugins.server --model "$MODEL" --port "$RASA_PORT" \
+  --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
 rasa_pid=$!
 trap 'kill "$rasa_pid" "$actions_pid" $staff_pid 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 wait "$rasa_pid"

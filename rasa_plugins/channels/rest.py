@@ -4,7 +4,10 @@ Rasa's own REST channel answers when the whole turn is over, so a red-flag reply
 for the custom action that records it - up to Rasa's five-minute action timeout if the action
 server hangs. This channel returns as soon as a reply carrying a `red_flag` payload is ready;
 the rest of the turn (recording, notifying staff) carries on in the background. It also turns
-malformed requests into a clear 400 answer instead of a server error.
+malformed requests into a clear 400 answer instead of a server error, asks for REST_TOKEN
+(`Authorization: Bearer`) when it is set, refuses (403) a sender id that is another channel's
+conversation (a Telegram chat, a widget session), and answers a message that is too long or one too
+many with a friendly reply (guard.py).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_plugins.channels.guard import MessageGuard, client_address
 from red_flags.contract import is_escalation_payload
+from settings import settings
+from web.security import bearer_token_matches
 
 logger = logging.getLogger(__name__)
-MAX_MESSAGE_CHARACTERS = 10_000  # longer messages are cut; a patient's essay still gets read
 
 
 class SafetyReplyCollector(CollectingOutputChannel):
@@ -46,6 +51,8 @@ class SafetyFirstRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("safety_first_rest", __name__)
+        config = settings()
+        guard = MessageGuard(config)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -53,14 +60,22 @@ class SafetyFirstRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if config.rest_token and not bearer_token_matches(request, config.rest_token):
+                return response.json({"error": "Send the REST token: Authorization: Bearer <REST_TOKEN>."}, status=401)
             body, problem = _parse(request)
             if body is None:
                 return response.json({"error": problem}, status=400)
+            sender = str(body["sender"])
+            if await _another_channels(request, sender):
+                return response.json({"error": "This conversation belongs to another channel."}, status=403)
+            refusal = guard.refusal(sender, client_address(request), body["message"])
+            if refusal:
+                return response.json([{"recipient_id": sender, "text": refusal}])
             collector = SafetyReplyCollector()
             message = UserMessage(
-                body["message"][:MAX_MESSAGE_CHARACTERS],
+                body["message"],
                 collector,
-                str(body["sender"]),
+                sender,
                 input_channel=self.name(),
                 metadata=body.get("metadata") if isinstance(body.get("metadata"), dict) else None,
             )
@@ -88,6 +103,13 @@ def _parse(request: Request) -> tuple[Optional[Dict[str, Any]], Optional[str]]:
     if not isinstance(body.get("message"), str):
         return None, "`message` must be a string."
     return body, None
+
+
+async def _another_channels(request: Request, sender: str) -> bool:
+    """Whether ``sender`` names a conversation of another channel: a Telegram chat's id is a
+    number anyone may guess, and REST may neither speak in that conversation nor read its replies."""
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+    return (tracker.get_latest_input_channel() if tracker else None) not in (None, SafetyFirstRestInput.name())
 
 
 def _log_failure(turn: asyncio.Future[Any]) -> None:

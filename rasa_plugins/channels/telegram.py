@@ -11,7 +11,9 @@ Changes from Rasa's own:
 - A body that is not a Telegram update gets a 400 answer instead of a server error.
 - `api_url` (optional) points at a self-hosted Telegram Bot API server instead of
   api.telegram.org.
-- Message texts are cut to the same length as on the REST channel.
+- A message that is too long, or one too many in a minute in its chat, gets a friendly reply
+  (guard.py). Updates all come from Telegram's servers, so there is no per-address limit here:
+  the secret token already keeps everyone else out.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_plugins.channels.rest import MAX_MESSAGE_CHARACTERS
+from rasa_plugins.channels.guard import MessageGuard
+from settings import settings
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -78,6 +81,7 @@ class SafetyFirstTelegramInput(TelegramInput):
         webhook = Blueprint("safety_first_telegram", __name__)
         out_channel = self.get_output_channel()
         turns: Set[asyncio.Task[Any]] = set()  # kept referenced until they finish
+        guard = MessageGuard(settings())
 
         @webhook.listener("after_server_start")
         async def register(*_: Any) -> None:
@@ -106,7 +110,9 @@ class SafetyFirstTelegramInput(TelegramInput):
             if message is None:
                 return response.json({"error": "The body must be a Telegram update."}, status=400)
             if message.text is not None:
-                turn: asyncio.Task[Any] = asyncio.ensure_future(on_new_message(message))
+                refusal = guard.refusal(message.sender_id, None, message.text)
+                answer = out_channel.send_text_message(message.sender_id, refusal) if refusal else None
+                turn: asyncio.Task[Any] = asyncio.ensure_future(answer or on_new_message(message))
                 turns.add(turn)
                 turn.add_done_callback(_finished(turns))
             return response.text("success")
@@ -131,7 +137,7 @@ def _user_message(request: Request, out_channel: TelegramOutput, channel: str) -
     if chat_id is None:
         return None
     return UserMessage(
-        text[:MAX_MESSAGE_CHARACTERS] if isinstance(text, str) else None,
+        text if isinstance(text, str) else None,
         out_channel,
         str(chat_id),
         input_channel=channel,

@@ -3,8 +3,15 @@
 credentials.yml names ``WidgetInput`` in place of Rasa's own socket.io channel (same events,
 `user_uttered` / `bot_uttered`, and the same channel name, "socketio"). What it adds:
 - Only pages of the clinic's sites may connect: a browser's Origin must be one of
-  WIDGET_ORIGINS (settings.py). Clients that send no Origin (servers, scripts; never a
-  browser) may, as on the REST channel.
+  WIDGET_ORIGINS (settings.py), compared exactly (scheme, host, port). Clients that send no
+  Origin (servers, scripts; never a browser) may, as on the REST channel.
+- A conversation is reached only through its session: the session id a client asks for must be
+  random-looking (32-64 lowercase hex digits, as the widget's 128 random bits), and a socket
+  may send messages only into the session it asked for. Anything else gets `session_refused`
+  {"error": ...}.
+- A message that is too long, or one too many in a minute from its conversation or its address,
+  gets a friendly reply instead of an answer (guard.py); socket.io packets are limited to
+  MAX_REQUEST_BYTES.
 - The widget gives each message an id (`message_id`). A message sent again after a dropped
   connection (`resend: true`) that the conversation already holds is not handled twice: its
   replies are sent again. (Only resent messages cost the look in the tracker store.)
@@ -39,7 +46,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
 from clinic.details import Clinic, load_clinic
-from rasa_plugins.channels.rest import MAX_MESSAGE_CHARACTERS
+from rasa_plugins.channels.guard import MessageGuard, client_address
 from settings import PROJECT_DIR, settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +54,10 @@ logger = logging.getLogger(__name__)
 WIDGET_DIR = PROJECT_DIR / "widget"
 SOCKET_IO_CLIENT = WIDGET_DIR / "vendor" / "socket.io-client" / "socket.io.min.js"
 TURN_DONE_EVENT = "turn_done"
+SESSION_REFUSED_EVENT = "session_refused"
+# A session id a client may pick: as long as the widget's (128 random bits, 32 hex digits) or
+# longer, so that nobody can guess another person's conversation.
+SESSION_ID = re.compile(r"[0-9a-f]{32,64}")
 # What the widget sends as a message id (32 hex digits); anything like it is accepted.
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The demo pages: a sample clinic site of two pages, to show the conversation follows the person.
@@ -61,6 +72,13 @@ DEMO_CSP = (
 def origin_allowed(origin: Optional[str], allowed: List[str]) -> bool:
     """Whether a connection whose Origin header is ``origin`` may chat (None: not a browser)."""
     return origin is None or "*" in allowed or origin.rstrip("/") in [entry.rstrip("/") for entry in allowed]
+
+
+def random_enough(session_id: str) -> bool:
+    """Whether a session id a client picked looks random: long enough, and not a pattern such
+    as "000...0" or "abcabc..." (a random 32-digit hex id has 8 or more different digits all
+    but once in ten billion)."""
+    return bool(SESSION_ID.fullmatch(session_id)) and len(set(session_id)) >= 8
 
 
 def tel_uri(number: str) -> str:
@@ -233,9 +251,13 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # cors_allowed_origins=[]: the HTTP CORS headers come from Rasa's --cors; the origins
         # that may chat are checked when a client connects (engine.io would add its own headers).
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        config = settings()
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=config.max_request_bytes)
         self.sio = sio
         chat = WidgetBlueprint(self, sio, self.socketio_path)
+        guard = MessageGuard(config)
+        sessions: Dict[str, str] = {}  # socket id -> the session (conversation) it asked for
+        addresses: Dict[str, str] = {}  # socket id -> the visitor's address
 
         @chat.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -244,17 +266,31 @@ class WidgetInput(InputChannel):
         @sio.on("connect")
         async def connect(sid: str, environ: Dict[str, Any], auth: Optional[Dict[str, Any]] = None) -> None:
             origin = environ.get("HTTP_ORIGIN")
-            if not origin_allowed(origin, settings().widget_origins):
+            if not origin_allowed(origin, config.widget_origins):
                 logger.warning("Refused a chat connection from %s: not in WIDGET_ORIGINS", origin)
                 raise ConnectionRefusedError("This website may not use the clinic's chat.")
+            addresses[sid] = client_address(environ["sanic.request"])
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str) -> None:
+            sessions.pop(sid, None)
+            addresses.pop(sid, None)
+
+        async def refuse_session(sid: str, error: str) -> None:
+            logger.warning("Refused a chat session: %s", error)
+            await sio.emit(SESSION_REFUSED_EVENT, {"error": error}, room=sid)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Optional[Dict[str, Any]]) -> None:
             session_id = (data or {}).get("session_id") or uuid.uuid4().hex
+            if not isinstance(session_id, str) or not random_enough(session_id):
+                await refuse_session(sid, "session_id must be 32-64 random lowercase hex digits.")
+                return
             for room in sio.rooms(sid):  # "Start over": leave the previous conversation
                 if room != sid:
                     sio.leave_room(sid, room)
             sio.enter_room(sid, session_id)
+            sessions[sid] = session_id
             await sio.emit("session_confirm", session_id, room=sid)
 
         @sio.on(self.user_message_evt)
@@ -263,10 +299,18 @@ class WidgetInput(InputChannel):
                 logger.warning("Ignored a chat message without a session_id or text")
                 return
             session_id = str(data["session_id"])
+            if sessions.get(sid) != session_id:
+                await refuse_session(sid, "Ask for this session (session_request) before sending into it.")
+                return
             message_id = data.get("message_id")
             if not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id):
                 message_id = uuid.uuid4().hex  # a client that gives none (or a strange one): no resending
             try:
+                refusal = guard.refusal(session_id, addresses.get(sid), data["message"])
+                if refusal:
+                    output = WidgetOutput(sio, self.bot_message_evt, message_id)
+                    await output.send_text_message(session_id, refusal)
+                    return
                 await self._handle_once(session_id, message_id, data, on_new_message)
             finally:
                 # Also after a failure: the widget then stops waiting and sends what it holds next.
@@ -293,7 +337,7 @@ class WidgetInput(InputChannel):
         else:
             metadata = data.get("metadata")
             message = UserMessage(
-                data["message"][:MAX_MESSAGE_CHARACTERS],
+                data["message"],
                 output,
                 session_id,
                 input_channel=self.name(),

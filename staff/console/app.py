@@ -48,6 +48,7 @@ from staff.console.security import (
     set_cookie,
 )
 from staff.console.stories import KINDS, StoryBuilder, StoryForm, parse_buttons
+from web import security as web_security
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -126,6 +127,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     @app.on_response
     async def add_security_headers(request: Request, response: HTTPResponse) -> None:
         response.headers.update(HEADERS)
+        web_security.add_security_headers(request, response)
         if not request.path.startswith(STATIC + "/"):
             response.headers.update(NO_STORE)
 

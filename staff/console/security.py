@@ -21,9 +21,7 @@ HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+}  # web/security.py adds nosniff, no referrer and HSTS, as on every server of ours
 # Pages show patients' messages: no copy in the browser's or a proxy's cache.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

@@ -101,7 +101,7 @@ def test_publishing_loads_the_version_while_the_assistant_answers_and_rollback_r
     first, second = version_of(MODEL_FILE, "maria", passed), version_of(MODEL_FILE, "sam", passed)
 
     def live_model_file():
-        return requests.get(f"{assistant.url}/status", timeout=10).json()["model_file"]
+        return assistant.api("GET", "/status", timeout=10).json()["model_file"]
 
     # Patients keep getting answers while a publish loads the new model.
     answers = []

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+import jwt
 import pytest
 import requests
 import socketio
@@ -22,10 +24,26 @@ SERVER_START_TIMEOUT = 600  # seconds; a cold model load on a busy 2-core machin
 
 
 class Assistant:
-    """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does."""
+    """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does.
 
-    def __init__(self, workdir: Path, webhook: Webhook, database_url: str = "") -> None:
+    The tests are the clinic's operator: they switch the HTTP API on with a JWT secret of their
+    own (RASA_JWT_SECRET) and call it with a token signed with it, as a monitoring script would;
+    RASA_API_TOKEN and ACTION_SERVER_SECRET are set too, and Sanic's access log is on, so
+    tests/security/ can show that no secret reaches the log (Rasa takes the token in the query
+    string) or a command line. ``env`` replaces these settings (tests/security/ runs the servers
+    with the API off and an action server secret made per start, as `make run` starts them)."""
+
+    def __init__(
+        self, workdir: Path, webhook: Webhook, database_url: str = "", env: Optional[Dict[str, str]] = None
+    ) -> None:
         self.database_url = database_url
+        operator = {
+            "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+            "RASA_API_TOKEN": secrets.token_urlsafe(32),
+            "ACTION_SERVER_SECRET": secrets.token_urlsafe(32),
+            "LOG_LEVEL_LIBRARIES": "INFO",  # Sanic's access log
+        }
+        self.env = operator if env is None else env
         self.telegram_api = TelegramBotAPI()
         self.rasa_port = free_port()
         self.action_port = free_port()
@@ -60,6 +78,7 @@ class Assistant:
             VERSIONS_DIR=str(self.versions_dir),
             PUBLISH_TOKEN_FILE=str(self.publish_token_file),
         )
+        env.update(self.env)
         self._log = self.log_file.open("a")
         self._process = subprocess.Popen(
             [str(PROJECT_DIR / "scripts" / "run-servers.sh")],
@@ -77,9 +96,9 @@ class Assistant:
             if self._process.poll() is not None:
                 raise RuntimeError(f"servers exited early:\n{self.log_file.read_text()[-3000:]}")
             try:
-                status = requests.get(f"{self.url}/status", timeout=2)
-                health = requests.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
-                if status.ok and status.json().get("model_id") and health.ok:
+                rasa = requests.get(f"{self.url}/health", timeout=2)  # 200 once the model is loaded
+                actions = requests.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
+                if rasa.ok and actions.ok:
                     return
             except requests.RequestException:
                 pass
@@ -104,9 +123,10 @@ class Assistant:
                 continue
             try:
                 command = (entry / "cmdline").read_bytes().split(b"\0")
+                environment = (entry / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"actions" in command and str(self.action_port).encode() in command:
+            if b"actions.server" in command and f"ACTION_PORT={self.action_port}".encode() in environment:
                 return int(entry.name)
         raise RuntimeError("action server not found")
 
@@ -137,8 +157,19 @@ class Assistant:
             timeout=30,
         )
 
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A call to the Rasa server's HTTP API with the operator's JWT."""
+        token = jwt.encode(
+            {"user": {"username": "tests", "role": "admin"}, "exp": int(time.time()) + 3600},
+            self.env["RASA_JWT_SECRET"],
+            algorithm="HS256",
+        )
+        return requests.request(
+            method, f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, **{"timeout": 60, **kwargs}
+        )
+
     def tracker(self, conversation_id: str) -> Dict[str, Any]:
-        response = requests.get(f"{self.url}/conversations/{conversation_id}/tracker", timeout=30)
+        response = self.api("GET", f"/conversations/{conversation_id}/tracker")
         response.raise_for_status()
         return response.json()
 
@@ -148,7 +179,7 @@ class Assistant:
         return self.database_url or f"sqlite:///{self.clinic_db_file}"
 
     def parse(self, text: str) -> Dict[str, Any]:
-        response = requests.post(f"{self.url}/model/parse", json={"text": text}, timeout=60)
+        response = self.api("POST", "/model/parse", json={"text": text})
         response.raise_for_status()
         return response.json()
 
@@ -188,9 +219,11 @@ def chat_over_socketio(
     return asyncio.run(chat())
 
 
-def started_assistant(tmp_path_factory: pytest.TempPathFactory, database_url: str = "") -> Iterator[Assistant]:
+def started_assistant(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str = "", env: Optional[Dict[str, str]] = None
+) -> Iterator[Assistant]:
     webhook = Webhook()
-    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook, database_url)
+    running = Assistant(tmp_path_factory.mktemp("assistant"), webhook, database_url, env)
     try:
         running.start()
         yield running

@@ -13,7 +13,7 @@ import socketio
 import yaml
 
 from clinic.details import ClinicDetailsError, load_clinic, parse_details
-from rasa_plugins.channels.widget import origin_allowed, tel_uri, widget_config
+from rasa_plugins.channels.widget import origin_allowed, random_enough, tel_uri, widget_config
 from settings import PROJECT_DIR, settings
 
 
@@ -98,3 +98,10 @@ def test_a_colour_white_text_cannot_be_read_on_is_refused():
     with pytest.raises(ClinicDetailsError, match="must look like"):
         parse_details({**raw, "widget": {"colour": "teal"}})
     assert parse_details({**raw, "widget": {}}).widget_greeting.startswith("Hello! I'm the assistant of")
+
+
+def test_only_random_looking_session_ids_are_accepted():
+    assert random_enough(uuid.uuid4().hex)  # what the widget makes: 128 random bits
+    assert random_enough(uuid.uuid4().hex + uuid.uuid4().hex)
+    for picked in ["0" * 32, "0123" * 8, "abc", uuid.uuid4().hex[:31], uuid.uuid4().hex.upper(), "x" * 40]:
+        assert not random_enough(picked), picked

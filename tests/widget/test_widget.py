@@ -244,8 +244,9 @@ def test_markup_is_shown_as_text_never_run(widget: Widget, assistant):
     assert widget.messages("user")[-1] == MARKUP
     # A reply that carries markup and a script link, as an integration could push one.
     pushed = f"Booking for {MARKUP} - see javascript:alert(2) or https://example.com/a?b=<b>"
-    response = requests.post(
-        f"{assistant.url}/conversations/{widget.session_id()}/tracker/events",
+    response = assistant.api(
+        "POST",
+        f"/conversations/{widget.session_id()}/tracker/events",
         params={"output_channel": "socketio", "execute_side_effects": "true"},
         json=[{"event": "bot", "text": pushed}],
         timeout=30,
