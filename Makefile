@@ -26,6 +26,10 @@ export ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
 export CLINIC_SQLITE_FILE ?= var/clinic.db
+# Rasa processes sharing port 5005, one per core by default; each holds the model (~1.5 GB).
+export RASA_PROCESSES ?= $(shell nproc)
+export LOCK_SQLITE_FILE ?= var/locks.db
+export REDIS_URL ?=
 export STAFF_WEBHOOK_URL ?=
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2

@@ -4,7 +4,8 @@ Rasa's own REST channel answers when the whole turn is over, so a red-flag reply
 for the custom action that records it - up to Rasa's five-minute action timeout if the action
 server hangs. This channel returns as soon as a reply carrying a `red_flag` payload is ready;
 the rest of the turn (recording, notifying staff) carries on in the background. It also turns
-malformed requests into a clear 400 answer instead of a server error.
+malformed requests into a clear 400 answer instead of a server error, and a turn that fails
+(a database or the lock store down) into a reply saying requests can't be taken now.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_plugins.unavailable import unavailable_message
 from red_flags.contract import is_escalation_payload
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ class SafetyFirstRestInput(InputChannel):
             await asyncio.wait({turn, safety}, return_when=asyncio.FIRST_COMPLETED)
             safety.cancel()
             await asyncio.gather(safety, return_exceptions=True)
+            if turn.done() and turn.exception() and not collector.messages:
+                # The lock store or the conversations' database is down: say so, not a silent 200.
+                return response.json([{"recipient_id": message.sender_id, **unavailable_message()}])
             return response.json(collector.messages)
 
         return webhook
