@@ -113,8 +113,13 @@ class Redis:
 
 
 class Cluster:
-    def __init__(self, workdir: Path, port: int, staff_port: int, replicas: int = 2) -> None:
+    def __init__(
+        self, workdir: Path, port: int, staff_port: int, replicas: int = 2, env: Optional[Dict[str, str]] = None
+    ) -> None:
+        """``env``: settings for every process, over this process's environment (tests: their
+        own versions folder and publish token)."""
         workdir.mkdir(parents=True, exist_ok=True)
+        self.env = env or {}
         self.workdir = workdir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -147,16 +152,19 @@ class Cluster:
 
     def environment(self) -> Dict[str, str]:
         """What every process of the cluster shares."""
-        return dict(
-            os.environ,
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.redis.url,
-            TRACKER_SQLITE_FILE=str(self.workdir / "unused.db"),  # endpoints.yml names it; DATABASE_URL wins
-            ASSISTANT_MODEL=os.environ.get("ASSISTANT_MODEL") or str(MODEL_FILE),
-            # The widget's pages come through the balancer.
-            WIDGET_ORIGINS=os.environ.get("WIDGET_ORIGINS") or f"http://localhost:{self.port} {self.url}",
-            PYTHONPATH=str(PROJECT_DIR),
-            RASA_TELEMETRY_ENABLED="false",
+        return (
+            dict(
+                os.environ,
+                DATABASE_URL=self.database_url,
+                REDIS_URL=self.redis.url,
+                TRACKER_SQLITE_FILE=str(self.workdir / "unused.db"),  # endpoints.yml names it; DATABASE_URL wins
+                ASSISTANT_MODEL=os.environ.get("ASSISTANT_MODEL") or str(MODEL_FILE),
+                # The widget's pages come through the balancer.
+                WIDGET_ORIGINS=os.environ.get("WIDGET_ORIGINS") or f"http://localhost:{self.port} {self.url}",
+                PYTHONPATH=str(PROJECT_DIR),
+                RASA_TELEMETRY_ENABLED="false",
+            )
+            | self.env
         )
 
     def start_replica(self, replica: Replica) -> None:

@@ -74,10 +74,9 @@ class PostgresServer:
             "start",
         )
 
-    def restart(self) -> None:
-        """Stops the server (fast: open connections are cut) and starts it again, data kept."""
+    def halt(self) -> None:
+        """Stops the server (fast: open connections are cut) and keeps its data for start()."""
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
-        self.start()
 
     def _run(self, program: str, *args: str) -> None:
         subprocess.run(
@@ -98,5 +97,5 @@ class PostgresServer:
         return f"{self.url}/{name}"
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "stop")
+        self.halt()
         shutil.rmtree(self.datadir, ignore_errors=True)

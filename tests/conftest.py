@@ -12,8 +12,8 @@ from typing import Iterator
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from tests.support.assistant import Assistant, started_assistant
 from scripts.processes import PostgresServer
+from tests.support.assistant import Assistant, started_assistant
 from tests.support.postgres import started_postgres
 
 # Asking for one of these starts a server.

@@ -71,7 +71,6 @@ class ModelLoaderInput(InputChannel):
             logger.info("Loaded the published model %s", model.name)
 
         async def follow_live_version(app: Any) -> None:
-            logger.info("DEBUG following the live version")
             while True:
                 await asyncio.sleep(settings().live_version_check_seconds)
                 live = live_model_file()
