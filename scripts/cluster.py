@@ -114,10 +114,18 @@ class Redis:
 
 class Cluster:
     def __init__(
-        self, workdir: Path, port: int, staff_port: int, replicas: int = 2, env: Optional[Dict[str, str]] = None
+        self,
+        workdir: Path,
+        port: int,
+        staff_port: int,
+        replicas: int = 2,
+        env: Optional[Dict[str, str]] = None,
+        postgres_dir: Optional[Path] = None,
     ) -> None:
         """``env``: settings for every process, over this process's environment (tests: their
-        own versions folder and publish token)."""
+        own versions folder and publish token). ``postgres_dir``: PostgreSQL's data (a new
+        temporary folder unless given; the `postgres` user must be able to reach it)."""
+        self.postgres_dir = postgres_dir
         workdir.mkdir(parents=True, exist_ok=True)
         self.env = env or {}
         self.workdir = workdir
@@ -137,7 +145,7 @@ class Cluster:
     def start(self) -> None:
         from clinic.records import engine, migrate
 
-        self.postgres = PostgresServer(self.workdir / "postgres")
+        self.postgres = PostgresServer(self.postgres_dir)
         self.database_url = self.postgres.new_database("clinic")
         migrate(engine(self.database_url))  # once, before several action servers open it
         self.redis.start()
@@ -213,8 +221,10 @@ class Cluster:
 
 
 def main() -> None:
+    workdir = PROJECT_DIR / "var" / "cluster"
     cluster = Cluster(
-        PROJECT_DIR / "var" / "cluster",
+        workdir,
+        postgres_dir=workdir / "postgres",
         port=int(os.environ.get("RASA_PORT", "5005")),
         staff_port=int(os.environ.get("STAFF_PORT", "5002")),
         replicas=int(os.environ.get("CLUSTER_REPLICAS", "2")),
