@@ -233,18 +233,21 @@ class WidgetChat:
         await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
 
     def say(self, message: str, timeout: float = 120) -> str:
+        """Sends the message, and sends it again (marked, as the widget does) while no reply
+        comes, e.g. during a reconnection; the assistant handles it once."""
         before = len(self.replies)
+        body = {"message": message, "session_id": self.session_id, "message_id": uuid.uuid4().hex}
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._run(self.client.emit("user_uttered", {"message": message, "session_id": self.session_id}))
-                break
-            except Exception:  # still reconnecting
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
         while len(self.replies) == before and time.monotonic() < deadline:
-            time.sleep(0.2)
+            try:
+                self._run(self.client.emit("user_uttered", body))
+                body["resend"] = True
+            except Exception:  # still reconnecting
+                time.sleep(1)
+                continue
+            waiting_until = time.monotonic() + 20
+            while len(self.replies) == before and time.monotonic() < min(waiting_until, deadline):
+                time.sleep(0.2)
         time.sleep(1)  # the rest of the reply
         return "\n".join(self.replies[before:])
 
