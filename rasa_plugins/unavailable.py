@@ -8,6 +8,9 @@
   half-way.
 - The lock store or the conversations' database: the whole turn fails; the channels
   (channels/rest.py, channels/widget.py) then send the same reply (`unavailable_message`).
+  Rasa's own answer to a conversation store that cannot be read is to start the conversation
+  afresh in memory: "yes, send it" would then be answered as if no booking had been asked for,
+  and the turn kept where no one finds it. `install()` makes such an error fail the turn instead.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import weakref
 from typing import Any, Dict, List
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
 from clinic.details import load_clinic
@@ -41,7 +45,8 @@ def _answered_this_turn(tracker: Any) -> bool:
 
 @functools.cache
 def install() -> None:
-    """Wraps RemoteAction.run once per process (called when the Rasa server loads our NLG)."""
+    """Changes Rasa's handling of both failures, once per process (called when the Rasa server
+    loads our NLG, before any message)."""
     told: weakref.WeakSet[Any] = weakref.WeakSet()  # output channels (one per message) already told
     run_remote_action = RemoteAction.run
 
@@ -57,3 +62,9 @@ def install() -> None:
             raise
 
     RemoteAction.run = run
+
+    def fail_the_turn(self: FailSafeTrackerStore, error: Exception) -> None:
+        raise error
+
+    FailSafeTrackerStore.on_tracker_store_error = fail_the_turn
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = fail_the_turn
