@@ -22,7 +22,7 @@ import asyncio
 import hmac
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, List
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -82,8 +82,15 @@ class ModelLoaderInput(InputChannel):
                 except Exception:  # a broken file must not stop the watching; the old model answers
                     logger.exception("Could not load the published model %s", live.name)
 
+        following: List[asyncio.Task[None]] = []
+
         @routes.listener("after_server_start")
         async def start_following(app: Any, _: Any) -> None:
-            app.add_task(follow_live_version(app))
+            following.append(asyncio.ensure_future(follow_live_version(app)))
+
+        @routes.listener("before_server_stop")
+        async def stop_following(app: Any, _: Any) -> None:
+            for task in following:
+                task.cancel()
 
         return routes

@@ -29,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa_plugins.channels.rest import MAX_MESSAGE_CHARACTERS
+from rasa_plugins.unavailable import unavailable_message
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -106,7 +107,7 @@ class SafetyFirstTelegramInput(TelegramInput):
             if message is None:
                 return response.json({"error": "The body must be a Telegram update."}, status=400)
             if message.text is not None:
-                turn: asyncio.Task[Any] = asyncio.ensure_future(on_new_message(message))
+                turn: asyncio.Task[Any] = asyncio.ensure_future(_answered(on_new_message, message))
                 turns.add(turn)
                 turn.add_done_callback(_finished(turns))
             return response.text("success")
@@ -136,6 +137,16 @@ def _user_message(request: Request, out_channel: TelegramOutput, channel: str) -
         str(chat_id),
         input_channel=channel,
     )
+
+
+async def _answered(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
+    """The turn; if it fails (the lock store or the conversations' database is down), the person
+    is told that requests can't be taken now, instead of hearing nothing."""
+    try:
+        await on_new_message(message)
+    except Exception:
+        logger.exception("Processing a Telegram message failed")
+        await message.output_channel.send_response(message.sender_id, dict(unavailable_message()))
 
 
 def _finished(turns: Set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
