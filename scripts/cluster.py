@@ -230,6 +230,7 @@ def main() -> None:
         replicas=int(os.environ.get("CLUSTER_REPLICAS", "2")),
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     try:
         print("Starting the cluster (PostgreSQL, Redis, the Rasa replicas, haproxy, the staff console)...", flush=True)
         cluster.start()
