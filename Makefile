@@ -37,13 +37,17 @@ export MAX_REQUEST_BYTES ?= 100000
 export DATABASE_URL ?=
 export TRACKER_SQLITE_FILE ?= var/conversations.db
 export CLINIC_SQLITE_FILE ?= var/clinic.db
+# Rasa processes sharing port 5005, one per core by default; each holds the model (~1.5 GB).
+export RASA_PROCESSES ?= $(shell nproc)
+export LOCK_SQLITE_FILE ?= var/locks.db
+export REDIS_URL ?=
 export STAFF_WEBHOOK_URL ?=
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test test-fast test-release-cycle check format data spacy train evaluate benchmark benchmark-publish tune-fallback red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy train evaluate benchmark benchmark-publish tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,6 +79,9 @@ train: $(MODEL)  ## train the model if data or config changed
 
 run: setup  ## start the action server (5055), the assistant (5005) and the staff console (5002)
 	@scripts/run-servers.sh
+
+cluster: setup  ## PostgreSQL, Redis, 2 Rasa replicas with their action servers, haproxy on 5005, staff console
+	$(BIN)/python -m scripts.cluster
 
 shell: setup  ## chat with the assistant in this terminal
 	@scripts/run-servers.sh shell

@@ -11,11 +11,12 @@ there), and the Makefile names the trained model as a make target (MODEL).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -68,6 +69,13 @@ class Settings:
     staff_project_dir: Path
     # The running Rasa servers a published version is loaded into.
     rasa_server_urls: List[str]
+    # Conversation locks shared by the Rasa processes (rasa_plugins/lock_store.py): Redis at
+    # REDIS_URL (redis://host:6379/1) for a cluster; while it is empty, the SQLite file
+    # LOCK_SQLITE_FILE, which the processes of one machine share.
+    redis_url: str
+    lock_sqlite_file: str
+    # How often each Rasa process looks whether another version was published, and loads it.
+    live_version_check_seconds: float
     # Web pages allowed to open the chat widget's socket.io connection: their origins
     # (https://www.your-clinic.example), "*" for any. Browsers send the page's origin, so a page
     # on another site cannot chat through the clinic's assistant in its visitors' names. The
@@ -103,6 +111,23 @@ class Settings:
     def conversations_database_url(self) -> str:
         """Where the Rasa server's SQL tracker store keeps conversations (endpoints.yml)."""
         return self.database_url or f"sqlite:///{self.tracker_sqlite_file}"
+
+
+def version_model_file(version_id: str) -> Path:
+    """A version's model, named after it so a Rasa server's /status tells which one it runs."""
+    return Path(settings().versions_dir) / version_id / f"{version_id}.tar.gz"
+
+
+def live_model_file() -> Optional[Path]:
+    """The published (live) version's model, or None before any publish: the last line of
+    VERSIONS_DIR/published.jsonl names it (staff/releases.py writes it; every Rasa process
+    reads it, rasa_plugins/channels/model_loader.py)."""
+    history = Path(settings().versions_dir) / "published.jsonl"
+    try:
+        lines = [line for line in history.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        return None
+    return version_model_file(json.loads(lines[-1])["id"]) if lines else None
 
 
 def publish_token() -> str:
@@ -149,6 +174,9 @@ def settings() -> Settings:
         rasa_server_urls=os.environ.get(
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),
+        redis_url=os.environ.get("REDIS_URL", "").strip(),
+        lock_sqlite_file=os.environ.get("LOCK_SQLITE_FILE", "var/locks.db"),
+        live_version_check_seconds=float(os.environ.get("LIVE_VERSION_CHECK_SECONDS", "5")),
         widget_origins=(os.environ.get("WIDGET_ORIGINS") or _own_origins(os.environ.get("RASA_PORT", "5005"))).split(),
         rasa_api_token=_secret("RASA_API_TOKEN"),
         rasa_jwt_secret=_secret("RASA_JWT_SECRET"),

@@ -121,6 +121,13 @@ class Clinic:
             },
         }
 
+    def requests_unavailable(self) -> str:
+        """What the assistant says when it cannot act on a message now (a server it needs is down)."""
+        return (
+            f"I'm sorry, I can't take requests right now. Please call {self.name} on {self.phone}. "
+            f"If you need urgent medical help, call {self.emergency_number}."
+        )
+
     def _ask_us(self) -> str:
         """What the assistant says when the clinic has not filled in an answer."""
         return (

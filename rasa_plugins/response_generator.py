@@ -28,6 +28,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from clinic.details import load_clinic
 from knowledge import topics_by_id
+from rasa_plugins import unavailable
 from red_flags.categories import explain
 from red_flags.contract import PENDING_SLOT, RED_FLAG, confirmed_sign, finding_in
 
@@ -61,6 +62,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         # Rasa replaces `responses` with the loaded model's once the model is ready.
         super().__init__(domain.responses if domain else {})
         self._clinic_values = load_clinic().placeholders()
+        unavailable.install()  # the Rasa server always loads this class: every process gets it
 
     async def generate(
         self,

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Optional
 
 from rasa.core import run
-from rasa.core.utils import AvailableEndpoints
+from rasa.core.utils import AvailableEndpoints, number_of_sanic_workers
 from rasa.utils.common import configure_logging_and_warnings, update_sanic_log_level
 from sanic import response
 from sanic.request import Request
@@ -74,7 +74,10 @@ def main() -> None:
     app.register_listener(run.close_resources, "after_server_stop")
     update_sanic_log_level()
     logger.info("HTTP API %s", "on (token or JWT required)" if api else "off (set RASA_API_TOKEN or RASA_JWT_SECRET)")
-    app.run(host="0.0.0.0", port=args.port, workers=1, motd=False)  # noqa: S104 (the channels face the network)
+    # SANIC_WORKERS processes (RASA_PROCESSES in run-servers.sh), as `rasa run`: Rasa allows more
+    # than one only with a lock store they share (endpoints.yml).
+    workers = number_of_sanic_workers(endpoints.lock_store)
+    app.run(host="0.0.0.0", port=args.port, workers=workers, motd=False)  # noqa: S104 (the channels face the network)
 
 
 if __name__ == "__main__":

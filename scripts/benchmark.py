@@ -1,8 +1,10 @@
 """Measures the assistant against a stock `rasa init` assistant, in the same run, same way.
 
 For each assistant: training time, model load time (process start until the model answers),
-REST latency p50/p95 at 1 and 8 concurrent conversations, messages per second, and the Rasa
-server's memory (resident set, whole process tree). Prints the results and writes
+REST latency p50/p95 at 1, 8 and 32 concurrent conversations, messages per second (also per
+Rasa process, i.e. per core and per replica), and the Rasa servers' memory (resident set, whole
+process trees). Ours is measured with one Rasa process, with one per core (`make run`), and as
+the cluster (`make cluster`). Prints the results and writes
 docs/benchmarks.md with the machine described. Run with `make benchmark`.
 """
 
@@ -32,13 +34,14 @@ from settings import MODEL_FILE, PROJECT_DIR
 BIN = PROJECT_DIR / ".venv" / "bin"
 REPORT = PROJECT_DIR / "docs" / "benchmarks.md"
 MESSAGES_PER_CONVERSATION = 20
-CONCURRENCY_LEVELS = (1, 8)
+CONCURRENCY_LEVELS = (1, 8, 32)
 READY_TIMEOUT = 600
 
 
 @dataclass
 class Result:
     name: str
+    cores: int = 1  # Rasa processes (one core each at most): per-core and per-replica figures
     training_seconds: float = 0.0
     load_seconds: float = 0.0
     memory_mb: float = 0.0
@@ -166,6 +169,7 @@ def measure(result: Result, server: Server, messages: List[str]) -> None:
 
 
 def our_servers(workdir: Path, **env: str) -> Server:
+    workdir.mkdir(parents=True, exist_ok=True)
     """The assistant's servers, started as `make run` starts them, with everything they write in
     ``workdir``, and running the model `make` trained (no published version of this machine)."""
     rasa_port, action_port = free_port(), free_port()
@@ -178,6 +182,7 @@ def our_servers(workdir: Path, **env: str) -> Server:
             "ACTION_PORT": str(action_port),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
             "TRACKER_SQLITE_FILE": str(workdir / "bench.db"),
+            "LOCK_SQLITE_FILE": str(workdir / "locks.db"),
             "DATABASE_URL": "",
             # The benchmark's escalations must not reach the clinic's records or its staff.
             "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"),
@@ -194,15 +199,39 @@ def our_servers(workdir: Path, **env: str) -> Server:
     )
 
 
-def ours(workdir: Path, messages: List[str]) -> Result:
-    result = Result("back-pain assistant")
+def ours(workdir: Path, messages: List[str]) -> List[Result]:
+    """The assistant trained once, then served three ways: one Rasa process; `make run` on all
+    cores (RASA_PROCESSES); the cluster (`make cluster`: two replicas behind haproxy, Redis,
+    PostgreSQL)."""
     out = workdir / "models"
-    result.training_seconds = timed(
+    training_seconds = timed(
         [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR
     )
     shutil.copy(out / "bench.tar.gz", MODEL_FILE)
-    server = our_servers(workdir)
-    measure(result, server, messages)
+    cores = os.cpu_count() or 1
+    results = [Result("back-pain, 1 process"), Result(f"back-pain, make run ({cores} processes)", cores=cores)]
+    for result in results:
+        result.training_seconds = training_seconds
+        measure(result, our_servers(workdir / str(result.cores), RASA_PROCESSES=str(result.cores)), messages)
+    results.append(measure_cluster(workdir / "cluster", messages))
+    results[-1].training_seconds = training_seconds
+    return results
+
+
+def measure_cluster(workdir: Path, messages: List[str]) -> Result:
+    from scripts.cluster import Cluster
+
+    cluster = Cluster(workdir, port=free_port(), staff_port=free_port(), env={"VERSIONS_DIR": str(workdir / "v")})
+    result = Result(f"back-pain, cluster ({len(cluster.replicas)} replicas)", cores=len(cluster.replicas))
+    started = time.monotonic()
+    try:
+        cluster.start()
+        result.load_seconds = time.monotonic() - started
+        for concurrency in CONCURRENCY_LEVELS:
+            result.runs[concurrency] = asyncio.run(load(cluster.url, concurrency, messages, result.name))
+        result.memory_mb = sum(tree_rss_mb(replica.process.pid) for replica in cluster.replicas if replica.process)
+    finally:
+        cluster.stop()
     return result
 
 
@@ -243,26 +272,28 @@ def machine() -> str:
 
 
 def report(results: List[Result], messages: int) -> str:
-    ours_result, stock_result = results
-
-    def ratio(a: float, b: float) -> str:
-        return f"{a / b:.2f}x" if b else "n/a"
-
+    *ours_results, stock_result = results
     rows: List[Tuple[str, Callable[[Result], float]]] = [
         ("training time (s)", lambda r: r.training_seconds),
         ("model load until first reply (s)", lambda r: r.load_seconds),
-        ("Rasa server memory after the load test (MB)", lambda r: r.memory_mb),
+        ("Rasa processes (at most one core each)", lambda r: r.cores),
+        ("Rasa servers' memory after the load test (MB)", lambda r: r.memory_mb),
     ]
 
     def at(concurrency: int, figure: str) -> Callable[[Result], float]:
         return lambda result: result.runs[concurrency][figure]
+
+    def per_core(concurrency: int) -> Callable[[Result], float]:
+        return lambda result: result.runs[concurrency]["per_second"] / result.cores
 
     for c in CONCURRENCY_LEVELS:
         rows += [
             (f"latency p50 at {c} conversation(s) (ms)", at(c, "p50_ms")),
             (f"latency p95 at {c} conversation(s) (ms)", at(c, "p95_ms")),
             (f"messages per second at {c} conversation(s)", at(c, "per_second")),
+            (f"... per Rasa process (per core, per replica) at {c}", per_core(c)),
         ]
+    names = [result.name for result in results]
     lines = [
         "# Benchmarks",
         "",
@@ -270,25 +301,35 @@ def report(results: List[Result], messages: int) -> str:
         "",
         f"Machine: {machine()}.",
         "",
-        "Both assistants run on this machine, one after the other, in the same run and the same way:",
+        "The assistants run on this machine, one after the other, in the same run and the same way:",
         "trained with `rasa train`, served with `rasa run` over the REST channel, and sent the same",
         f"{messages} messages (the held-out patient questions and some small talk) by",
-        f"1 and 8 concurrent conversations of up to {MESSAGES_PER_CONVERSATION} messages each. The back-pain",
-        "assistant runs as `make run` starts it (action server, SQLite tracker store, clinic response",
-        "generator); the stock assistant keeps its defaults (in-memory tracker store, no action server).",
-        "Memory is the resident set of the Rasa server's process tree (the back-pain figure includes",
-        "the action server).",
+        f"{', '.join(map(str, CONCURRENCY_LEVELS))} concurrent conversations of up to {MESSAGES_PER_CONVERSATION}",
+        "messages each. The back-pain assistant runs as `make run` starts it (action server, SQLite",
+        "tracker store, clinic response generator), with one Rasa process and with RASA_PROCESSES",
+        "processes (one per core), and as `make cluster` starts it (Rasa replicas behind haproxy,",
+        "Redis locks, PostgreSQL); the stock assistant keeps its defaults (in-memory tracker store, no",
+        "action server, one process). Memory is the resident set of the Rasa servers' process trees",
+        "(the back-pain figures include the action servers).",
         "",
-        "| measure | back-pain assistant | stock `rasa init` | ratio |",
-        "|---|---|---|---|",
+        "| measure | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
     ]
     for label, get in rows:
-        lines.append(
-            f"| {label} | {get(ours_result):.1f} | {get(stock_result):.1f} | "
-            f"{ratio(get(ours_result), get(stock_result))} |"
-        )
-    goal = ours_result.runs[8]["p95_ms"] <= stock_result.runs[8]["p95_ms"]
-    lines += ["", f"Goal (p95 at 8 conversations no worse than stock): {'met' if goal else 'NOT met'}.", ""]
+        lines.append(f"| {label} | " + " | ".join(f"{get(result):.1f}" for result in results) + " |")
+    lines += ["", "Goal: at 8 and 32 conversations, at least 2x the stock bot's messages per second and a p95 at"]
+    lines += ["most half of its p95:", ""]
+    for result in ours_results:
+        for c in CONCURRENCY_LEVELS[1:]:
+            ours_run, stock_run = result.runs[c], stock_result.runs[c]
+            faster = ours_run["per_second"] / stock_run["per_second"]
+            met = faster >= 2 and ours_run["p95_ms"] <= stock_run["p95_ms"] / 2
+            lines.append(
+                f"- {result.name}, {c} conversations: {faster:.2f}x the "
+                f"messages per second, p95 {ours_run['p95_ms'] / stock_run['p95_ms']:.2f}x: "
+                f"{'met' if met else 'NOT met'}."
+            )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -296,7 +337,7 @@ def main() -> int:
     messages = benchmark_messages()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results = [ours(workdir, messages), stock(workdir, messages)]
+        results = [*ours(workdir, messages), stock(workdir, messages)]
     text = report(results, len(messages))
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(text)

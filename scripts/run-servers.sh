@@ -43,11 +43,14 @@ Website widget demo: http://localhost:$RASA_PORT/widget/demo
   health:    GET  http://localhost:$RASA_PORT/health  (HTTP API: $api)
   actions:   http://${ACTION_HOST:-127.0.0.1}:$ACTION_PORT/health
 ${staff_pid:+Staff console: http://localhost:${STAFF_PORT:-5002}  (accounts: python -m staff user add NAME --role reviewer)}
+  Rasa processes: ${RASA_PROCESSES:-1} (about 1.5 GB of memory each)
 Press Ctrl-C to stop the servers.
 INFO
+# RASA_PROCESSES Rasa processes (Sanic workers) share the port, each with its own copy of the
+# model; the lock store in endpoints.yml keeps each conversation's turns one at a time, in order.
 # In the background with `wait`, so a TERM or HUP to this script is handled at once.
 # The HTTP API is off unless RASA_API_TOKEN or RASA_JWT_SECRET is set (rasa_plugins/server.py).
-"$BIN/python" -m rasa_plugins.server --model "$MODEL" --port "$RASA_PORT" \
+SANIC_WORKERS="${RASA_PROCESSES:-1}" "$BIN/python" -m rasa_plugins.server --model "$MODEL" --port "$RASA_PORT" \
   --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
 rasa_pid=$!
 trap 'kill "$rasa_pid" "$actions_pid" $staff_pid 2>/dev/null || true; wait 2>/dev/null || true' EXIT

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 from knowledge import KnowledgeError, generate
-from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings
+from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings, version_model_file
 
 # What a model is trained from: a change to any of these makes a new content hash.
 TRAINING_INPUTS = (
@@ -55,8 +55,7 @@ class Version:
 
     @property
     def model(self) -> Path:
-        # Named after the version, so a Rasa server's /status tells which one it runs.
-        return self.folder / f"{self.id}.tar.gz"
+        return version_model_file(self.id)
 
     @property
     def gate_passed(self) -> bool:

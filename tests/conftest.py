@@ -12,8 +12,9 @@ from typing import Iterator
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from scripts.processes import PostgresServer
 from tests.support.assistant import Assistant, started_assistant
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import started_postgres
 
 # Asking for one of these starts a server.
 SERVER_FIXTURES = {"assistant", "postgres"}
@@ -32,7 +33,7 @@ def dispatcher() -> CollectingDispatcher:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
+    server = started_postgres()
     try:
         yield server
     finally:

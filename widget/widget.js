@@ -342,6 +342,10 @@
     var socket = io(new URL(base).origin, {
       path: new URL(base).pathname.replace(/\/$/, "") + "/socket.io/",
       reconnectionDelayMax: 4000,
+      // A WebSocket first: one connection, so it works with several Rasa processes behind one
+      // port; long-polling (its requests need a sticky balancer) only where it fails.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
     });
     var wasOnline = false;
     socket.on("connect", function () {

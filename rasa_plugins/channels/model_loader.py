@@ -7,6 +7,11 @@ Rasa server takes extra routes) builds the new model in a worker thread while th
 answering, then swaps it in with one assignment; a conversation turn already under way finishes
 with the model it started with.
 
+Every Rasa process also looks at the live-version record (VERSIONS_DIR/published.jsonl) every
+LIVE_VERSION_CHECK_SECONDS and loads the live version the same way when it runs another one: a
+publish reaches each process of `make run` on several cores, and each replica of a cluster
+that shares VERSIONS_DIR, even one that was down when staff published.
+
 Only a caller with the publish token (settings.publish_token) may use it, and only for a model
 file inside the versions folder (staff/releases.py) or the one `make` trained.
 """
@@ -17,14 +22,14 @@ import asyncio
 import hmac
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, List
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from settings import MODEL_FILE, publish_token, settings
+from settings import MODEL_FILE, live_model_file, publish_token, settings
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +59,38 @@ class ModelLoaderInput(InputChannel):
             model = Path(str(body.get("model_file") or ""))
             if not loadable(model):
                 return response.json({"error": "not a published model file"}, status=400)
-            agent = request.app.ctx.agent
+            await load_model(request.app.ctx.agent, model)
+            return response.json({"model_file": model.name})
+
+        async def load_model(agent: Any, model: Path) -> None:
             async with one_at_a_time:
+                if Path(agent.processor.model_filename).name == model.name:
+                    return  # already running it (the watcher and a publish's call both ask)
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(None, agent.load_model, model.resolve())
             logger.info("Loaded the published model %s", model.name)
-            return response.json({"model_file": model.name})
+
+        async def follow_live_version(app: Any) -> None:
+            while True:
+                await asyncio.sleep(settings().live_version_check_seconds)
+                live = live_model_file()
+                agent = getattr(app.ctx, "agent", None)
+                if not (live and agent and agent.processor and loadable(live)):
+                    continue
+                try:
+                    await load_model(agent, live)
+                except Exception:  # a broken file must not stop the watching; the old model answers
+                    logger.exception("Could not load the published model %s", live.name)
+
+        following: List[asyncio.Task[None]] = []
+
+        @routes.listener("after_server_start")
+        async def start_following(app: Any, _: Any) -> None:
+            following.append(asyncio.ensure_future(follow_live_version(app)))
+
+        @routes.listener("before_server_stop")
+        async def stop_following(app: Any, _: Any) -> None:
+            for task in following:
+                task.cancel()
 
         return routes

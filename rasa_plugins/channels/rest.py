@@ -6,8 +6,9 @@ server hangs. This channel returns as soon as a reply carrying a `red_flag` payl
 the rest of the turn (recording, notifying staff) carries on in the background. It also turns
 malformed requests into a clear 400 answer instead of a server error, asks for REST_TOKEN
 (`Authorization: Bearer`) when it is set, refuses (403) a sender id that is another channel's
-conversation (a Telegram chat, a widget session), and answers a message that is too long or one too
-many with a friendly reply (guard.py).
+conversation (a Telegram chat, a widget session), answers a message that is too long or one too
+many with a friendly reply (guard.py), and turns a turn that fails (a database or the lock store
+down) into a reply saying requests can't be taken now.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa_plugins.channels.guard import MessageGuard, client_address
+from rasa_plugins.unavailable import unavailable_message
 from red_flags.contract import is_escalation_payload
 from settings import settings
 from web.security import bearer_token_matches
@@ -85,6 +87,9 @@ class SafetyFirstRestInput(InputChannel):
             await asyncio.wait({turn, safety}, return_when=asyncio.FIRST_COMPLETED)
             safety.cancel()
             await asyncio.gather(safety, return_exceptions=True)
+            if turn.done() and turn.exception() and not collector.messages:
+                # The lock store or the conversations' database is down: say so, not a silent 200.
+                return response.json([{"recipient_id": message.sender_id, **unavailable_message()}])
             return response.json(collector.messages)
 
         return webhook

@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa_plugins.channels.guard import MessageGuard
+from rasa_plugins.unavailable import unavailable_message
 from settings import settings
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class SafetyFirstTelegramInput(TelegramInput):
             if message.text is not None:
                 refusal = guard.refusal(message.sender_id, None, message.text)
                 answer = out_channel.send_text_message(message.sender_id, refusal) if refusal else None
-                turn: asyncio.Task[Any] = asyncio.ensure_future(answer or on_new_message(message))
+                turn: asyncio.Task[Any] = asyncio.ensure_future(answer or _answered(on_new_message, message))
                 turns.add(turn)
                 turn.add_done_callback(_finished(turns))
             return response.text("success")
@@ -142,6 +143,16 @@ def _user_message(request: Request, out_channel: TelegramOutput, channel: str) -
         str(chat_id),
         input_channel=channel,
     )
+
+
+async def _answered(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
+    """The turn; if it fails (the lock store or the conversations' database is down), the person
+    is told that requests can't be taken now, instead of hearing nothing."""
+    try:
+        await on_new_message(message)
+    except Exception:
+        logger.exception("Processing a Telegram message failed")
+        await message.output_channel.send_response(message.sender_id, dict(unavailable_message()))
 
 
 def _finished(turns: Set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:

@@ -47,6 +47,7 @@ from socketio.exceptions import ConnectionRefusedError
 
 from clinic.details import Clinic, load_clinic
 from rasa_plugins.channels.guard import MessageGuard, client_address
+from rasa_plugins.unavailable import unavailable_message
 from settings import PROJECT_DIR, settings
 
 logger = logging.getLogger(__name__)
@@ -312,6 +313,11 @@ class WidgetInput(InputChannel):
                     await output.send_text_message(session_id, refusal)
                     return
                 await self._handle_once(session_id, message_id, data, on_new_message)
+            except Exception:
+                # The lock store or the conversations' database is down: say so, not silence.
+                logger.exception("Handling a chat message failed")
+                output = WidgetOutput(sio, self.bot_message_evt, message_id)
+                await output.send_response(session_id, dict(unavailable_message()))
             finally:
                 # Also after a failure: the widget then stops waiting and sends what it holds next.
                 await sio.emit(TURN_DONE_EVENT, {"reply_to": message_id}, room=session_id)

@@ -226,3 +226,10 @@ def test_the_escalation_reaches_the_person_with_the_action_server_stopped(assist
     replies = assistant_to_break.send(new_sender(), EMERGENCY_MESSAGE, timeout=60)
     assert load_clinic().emergency_number in texts(replies)
     assert payload(replies)["level"] == "emergency"
+
+
+def test_with_the_action_server_stopped_a_booking_request_gets_the_clinics_phone_not_silence(assistant_to_break):
+    """Runs after the test above stopped the action server: only emergencies needed none."""
+    clinic = load_clinic()
+    reply = texts(assistant_to_break.send(new_sender(), "I want to book a massage", timeout=60))
+    assert "can't take requests right now" in reply and clinic.phone in reply

@@ -70,6 +70,7 @@ class Assistant:
             STAFF_PORT=str(free_port()),  # run-servers.sh starts the staff console too
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             TRACKER_SQLITE_FILE=str(self.sqlite_file),
+            LOCK_SQLITE_FILE=str(self.sqlite_file.with_name("locks.db")),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
             STAFF_WEBHOOK_URL=self.webhook.url,
             DATABASE_URL=self.database_url,

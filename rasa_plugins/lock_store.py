@@ -1,0 +1,121 @@
+"""Conversation locks shared by every Rasa process (endpoints.yml names this class as `lock_store`).
+
+Rasa gives each message of a conversation a ticket and handles them one at a time, in order
+(rasa/core/lock_store.py). Its default keeps the tickets in one process's memory, so Rasa
+refuses several Sanic workers with it. This store keeps them where every process sees them:
+
+- Redis at REDIS_URL (a cluster: several machines or replicas), with Rasa's RedisLockStore;
+- otherwise the SQLite file LOCK_SQLITE_FILE, which the processes of one machine share
+  (`make run` on every core, no outside server).
+
+Rasa reads, changes and writes a conversation's lock in separate steps; in SQLite each of these
+read-change-write sequences runs in one exclusive transaction, so two processes never lose each
+other's tickets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Iterator, Optional
+from urllib.parse import urlparse
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+from settings import settings
+
+BUSY_TIMEOUT_SECONDS = 30  # a process waits this long for another's short lock transaction
+
+
+class SQLiteLockStore(LockStore):
+    """Ticket locks in an SQLite file, for the Rasa processes of one machine."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; _exclusive() opens them explicitly.
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)")
+        super().__init__()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        row = self._db.execute("SELECT lock FROM locks WHERE conversation_id = ?", (conversation_id,)).fetchone()
+        return TicketLock.from_dict(json.loads(row[0])) if row else None
+
+    def delete_lock(self, conversation_id: str) -> None:
+        deleted = self._db.execute("DELETE FROM locks WHERE conversation_id = ?", (conversation_id,)).rowcount
+        self._log_deletion(conversation_id, deleted > 0)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self._db.execute(
+            "INSERT INTO locks (conversation_id, lock) VALUES (?, ?) "
+            "ON CONFLICT (conversation_id) DO UPDATE SET lock = excluded.lock",
+            (lock.conversation_id, lock.dumps()),
+        )
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        try:
+            with self._exclusive():
+                return super().issue_ticket(conversation_id, lock_lifetime)
+        except sqlite3.Error as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        with self._exclusive():
+            super().update_lock(conversation_id)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        with self._exclusive():
+            super().cleanup(conversation_id, ticket_number)
+
+
+class SharedLockStore(LockStore):
+    """Redis when REDIS_URL is set, else the SQLite file: chosen here because endpoints.yml
+    names one class for `make run` and the cluster alike."""
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None) -> None:
+        redis_url = settings().redis_url
+        self.store = redis_lock_store(redis_url) if redis_url else SQLiteLockStore(Path(settings().lock_sqlite_file))
+        super().__init__()
+
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return self.store.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self.store.delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self.store.save_lock(lock)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        return self.store.issue_ticket(conversation_id, lock_lifetime)
+
+    def update_lock(self, conversation_id: str) -> None:
+        self.store.update_lock(conversation_id)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self.store.cleanup(conversation_id, ticket_number)
+
+
+def redis_lock_store(url: str) -> RedisLockStore:
+    parsed = urlparse(url)
+    return RedisLockStore(
+        host=parsed.hostname or "localhost",
+        port=parsed.port or 6379,
+        db=int(parsed.path.lstrip("/") or 1),
+        password=parsed.password,
+    )
