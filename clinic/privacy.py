@@ -15,7 +15,6 @@ stay as the safety record of what the person was told.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +48,23 @@ events = sa.Table(
 )
 
 
-@functools.cache
+_conversation_engines: Dict[str, Engine] = {}
+
+
 def conversations_engine(url: Optional[str] = None) -> Optional[Engine]:
-    """The tracker store, writable; None while the assistant has stored nothing there."""
+    """The tracker store, writable; None while the assistant has stored nothing there (asked
+    again next time, so a job started before the first conversation finds it later)."""
     url = url or settings().conversations_database_url
+    if url in _conversation_engines:
+        return _conversation_engines[url]
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return None
-    created = sa.create_engine(url, future=True, pool_pre_ping=True)
-    return created if sa.inspect(created).has_table("events") else None
+    created = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    if not sa.inspect(created).has_table("events"):
+        created.dispose()
+        return None
+    _conversation_engines[url] = created
+    return created
 
 
 @dataclass

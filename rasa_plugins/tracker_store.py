@@ -10,6 +10,8 @@ message finds no tracker and starts a new conversation (with its red-flag checks
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -17,6 +19,11 @@ from clinic.privacy import DATA_DELETED_SLOT
 
 
 class ErasableSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A failed insert's error message would otherwise quote the event: the person's words.
+        self.engine.hide_parameters = True
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if tracker.get_slot(DATA_DELETED_SLOT):
             self.delete_conversation(tracker.sender_id)

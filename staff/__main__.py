@@ -212,7 +212,7 @@ def _data_command(args: argparse.Namespace, parser: argparse.ArgumentParser, out
             if answer.strip().lower() != "yes":
                 out.write("Nothing was erased.\n")
                 return 1
-        out.write(data_requests.describe(data_requests.erase(contact, args.by, db)).capitalize() + "\n")
+        out.write(data_requests.describe(data_requests.erase(contact, args.by, db)) + "\n")
     except data_requests.ContactError as problem:
         parser.error(str(problem))
     return 0

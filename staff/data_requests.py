@@ -48,14 +48,14 @@ def export(contact: str, by: str, db: Engine, tracker_db: Optional[Engine] = Non
 def erase(contact: str, by: str, db: Engine, tracker_db: Optional[Engine] = None) -> privacy.Erasure:
     phone, email = contact_of(contact)
     erasure = privacy.erase_person(phone, email, db, tracker_db)
-    _record(f"Erasure request answered: {describe(erasure)}", by, db)
+    _record(f"Erasure request answered. {describe(erasure)}", by, db)
     return erasure
 
 
 def describe(erasure: privacy.Erasure) -> str:
     anonymised = ", ".join(erasure.anonymised) or "no requests"
     return (
-        f"anonymised {anonymised}; deleted {erasure.conversations_deleted} conversation(s); kept "
+        f"Anonymised {anonymised}; deleted {erasure.conversations_deleted} conversation(s); kept "
         f"{erasure.escalations_kept} red-flag escalation record(s) for patient safety"
     )
 
