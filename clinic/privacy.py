@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -216,7 +216,7 @@ def erase_person(
     kept as the safety record (counted in the result)."""
     erasure = Erasure()
     with (db or records.engine()).begin() as connection:
-        conversation_ids = set()
+        conversation_ids: Set[str] = set()
         for kind in REQUEST_KINDS:
             rows = _requests(connection, kind, _person_filter(records.TABLES[kind], phone, email))
             conversation_ids.update(row["conversation_id"] for row in rows)
