@@ -61,6 +61,9 @@ class Settings:
     staff_form_abandoned_after_minutes: int
     # How far back the inbox looks.
     staff_inbox_days: int
+    # How often the staff console applies the retention rules of clinic/details.yml (also once
+    # when it starts): conversations deleted, old requests anonymised (clinic/privacy.py).
+    retention_every_hours: float
     # Published versions of the assistant (staff/releases.py): each version's model and report.
     versions_dir: str
     # The project whose files the staff console changes (knowledge/, data/, tests/stories/,
@@ -169,6 +172,7 @@ def settings() -> Settings:
         staff_low_confidence=float(os.environ.get("STAFF_LOW_CONFIDENCE", "0.9")),
         staff_form_abandoned_after_minutes=int(os.environ.get("STAFF_FORM_ABANDONED_AFTER_MINUTES", "30")),
         staff_inbox_days=int(os.environ.get("STAFF_INBOX_DAYS", "30")),
+        retention_every_hours=float(os.environ.get("RETENTION_EVERY_HOURS", "24")),
         versions_dir=os.environ.get("VERSIONS_DIR", str(PROJECT_DIR / "var" / "versions")),
         staff_project_dir=Path(os.environ.get("STAFF_PROJECT_DIR") or PROJECT_DIR),
         rasa_server_urls=os.environ.get(

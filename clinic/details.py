@@ -86,6 +86,11 @@ class Clinic:
     # The website chat widget's colour (#rrggbb, dark enough for white text) and greeting.
     widget_colour: str = DEFAULT_WIDGET_COLOUR
     widget_greeting: str = ""
+    # Personal data (clinic/privacy.py): conversations are deleted this many days after their
+    # last message; booking and referral requests and escalations are anonymised this many
+    # days after they were made.
+    retention_days: int = 90
+    records_kept_days: int = 365 * 7
 
     @property
     def tz(self) -> ZoneInfo:
@@ -167,6 +172,13 @@ def _widget_colour(widget: Dict[str, object]) -> str:
     return colour
 
 
+def _positive_days(raw: Dict[str, object], field_name: str, default: int) -> int:
+    value = raw.get(field_name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClinicDetailsError(f"{field_name} must be a whole number of days, 1 or more, not {value!r}")
+    return value
+
+
 def parse_details(raw: object) -> Clinic:
     """Checks a parsed details file and turns it into a ``Clinic``."""
     if not isinstance(raw, dict):
@@ -212,6 +224,8 @@ def parse_details(raw: object) -> Clinic:
         widget_colour=_widget_colour(widget),
         widget_greeting=" ".join(str(widget.get("greeting") or "").split())
         or f"Hello! I'm the assistant of {str(raw['name']).strip()}. How can I help?",
+        retention_days=_positive_days(raw, "retention_days", Clinic.retention_days),
+        records_kept_days=_positive_days(raw, "records_kept_days", Clinic.records_kept_days),
     )
 
 

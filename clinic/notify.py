@@ -36,7 +36,13 @@ async def send(payload: Dict[str, Any]) -> bool:
             logger.warning("Staff webhook failed (attempt %s): %r", attempt, error)
         if attempt < config.webhook_attempts:
             await asyncio.sleep(0.5 * 2 ** (attempt - 1))
-    logger.error("Staff notification given up after %s attempts: %s", config.webhook_attempts, payload)
+    # The event and its reference only: the payload holds the person's name and contact.
+    logger.error(
+        "Staff notification given up after %s attempts: %s %s",
+        config.webhook_attempts,
+        payload.get("event"),
+        payload.get("reference", ""),
+    )
     return False
 
 

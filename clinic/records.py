@@ -108,7 +108,8 @@ def engine(url: Optional[str] = None) -> Engine:
     url = url or settings().clinic_database_url
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    created = sa.create_engine(url, future=True, pool_pre_ping=True)
+    # hide_parameters: a failed statement's error message would otherwise quote the row.
+    created = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
     migrate(created)
     return created
 

@@ -16,6 +16,9 @@ records what staff decided about a request, and runs the staff console and its a
     python -m staff publish ID                        # put it live (refused unless its gate passed)
     python -m staff rollback [VERSION]                # back to the previous (or the named) published version
     python -m staff versions
+    python -m staff data export --phone "+1 555 0100 222"   # an access request: everything held, as JSON
+    python -m staff data erase --email ann@example.com       # an erasure request (asks first; --yes to skip)
+    python -m staff retention                         # delete and anonymise what is past clinic/details.yml's periods
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from tabulate import tabulate
 
 from clinic import records
 from settings import MODEL_FILE
-from staff import accounts, releases
+from staff import accounts, data_requests, releases
 
 # The columns of the table view, most useful first; CSV has every stored field.
 TABLE_COLUMNS = {
@@ -70,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command",
         required=True,
-        metavar="{bookings,referrals,escalations,mark,user,console,train,gate,publish,rollback,versions,live-model}",
+        metavar="{bookings,referrals,escalations,mark,user,console,train,gate,publish,rollback,versions,live-model,"
+        "data,retention}",
     )
     for kind in TABLE_COLUMNS:
         listing = commands.add_parser(kind, help=f"list {kind}")
@@ -117,6 +121,19 @@ def _parser() -> argparse.ArgumentParser:
         "version", nargs="?"
     )
     commands.add_parser("versions", help="list the versions")
+    data = commands.add_parser("data", help="export or erase one person's data (access and erasure requests)")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="{export,erase}")
+    for name, what in (
+        ("export", "print everything held about the person as JSON"),
+        ("erase", "anonymise their requests and delete their conversations"),
+    ):
+        data_command = data_commands.add_parser(name, parents=[releases_by], help=what)
+        person = data_command.add_mutually_exclusive_group(required=True)
+        person.add_argument("--phone", help="the phone number they gave")
+        person.add_argument("--email", help="the e-mail address they gave")
+        if name == "erase":
+            data_command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser("retention", help="delete old conversations and anonymise old requests (clinic/details.yml)")
     live_model = commands.add_parser("live-model", help="print the model file the assistant should run")
     live_model.add_argument("--default", type=Path, default=MODEL_FILE, help="when no version is published")
     return parser
@@ -182,6 +199,25 @@ def _user_command(args: argparse.Namespace, parser: argparse.ArgumentParser, out
     return 0
 
 
+def _data_command(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
+    contact = args.phone or args.email
+    db = records.engine()
+    try:
+        if args.data_command == "export":
+            out.write(json.dumps(data_requests.export(contact, args.by, db), indent=2, ensure_ascii=False) + "\n")
+            return 0
+        data_requests.contact_of(contact)  # a typing mistake is reported before the question
+        if not args.yes:
+            answer = input("Anonymise this person's requests and delete their conversations? Type yes: ")
+            if answer.strip().lower() != "yes":
+                out.write("Nothing was erased.\n")
+                return 1
+        out.write(data_requests.describe(data_requests.erase(contact, args.by, db)) + "\n")
+    except data_requests.ContactError as problem:
+        parser.error(str(problem))
+    return 0
+
+
 def _shorten(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return f"{value:%Y-%m-%d %H:%M}"
@@ -225,6 +261,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         return 0
     if args.command in ("train", "gate", "publish", "rollback", "versions"):
         return _release_command(args, out)
+    if args.command == "data":
+        return _data_command(args, parser, out)
+    if args.command == "retention":
+        done = data_requests.retention()
+        out.write(
+            f"{done.conversations_deleted} conversation(s) deleted, {done.requests_anonymised} request(s) and "
+            f"{done.escalations_anonymised} escalation(s) anonymised\n"
+        )
+        return 0
     if args.command == "console":
         from staff.console.app import serve  # Sanic and the templates only for this command
 

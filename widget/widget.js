@@ -119,6 +119,7 @@
     var outbox = load("outbox:" + sessionId, []);
     var received = {};
     var sending = null; // the message sent and not yet answered in full
+    var deletedBy = null; // the message whose reply confirmed "delete my data"
     var connected = false;
 
     // --- the parts of the widget --------------------------------------------------------------
@@ -152,6 +153,8 @@
     titles.appendChild(element("p", "bpw-subtitle", say("subtitle")));
     var restart = header.appendChild(element("button", "bpw-header__button", say("start_over")));
     restart.type = "button";
+    var deleteData = header.appendChild(element("button", "bpw-header__button", say("delete_data")));
+    deleteData.type = "button";
     var close = header.appendChild(element("button", "bpw-header__button bpw-close"));
     close.type = "button";
     close.setAttribute("aria-label", say("close"));
@@ -348,19 +351,22 @@
       tryAllTransports: true,
     });
     var wasOnline = false;
+    var lostConnection = false; // so a new conversation's confirmation keeps what the status says
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: sessionId });
     });
     socket.on("session_confirm", function (confirmed) {
       if (confirmed !== sessionId) return; // the answer to a request before "Start over"
       connected = true;
-      setStatus(wasOnline ? say("online") : "");
+      if (lostConnection || !wasOnline) setStatus(lostConnection ? say("online") : "");
       wasOnline = true;
+      lostConnection = false;
       pump();
       refresh();
     });
     socket.on("disconnect", function () {
       connected = false;
+      lostConnection = true;
       sending = null; // sent again on reconnection; the assistant answers a message only once
       setStatus(say("offline"));
       refresh();
@@ -375,6 +381,7 @@
       if (received[key]) return; // sent again after a reconnection: already shown
       received[key] = true;
       var entry = { who: "bot", key: key, body: body };
+      if (body.data_deleted === true) deletedBy = body.reply_to;
       history.push(entry);
       remember();
       render(entry);
@@ -385,9 +392,20 @@
       outbox.shift();
       sending = null;
       remember();
+      if (deletedBy === done.reply_to) forgetDeletedConversation(done.reply_to);
       pump();
       refresh();
     });
+
+    // The assistant deleted the conversation: so does this browser. A new conversation starts,
+    // showing (not storing) the reply that says what was deleted and what was kept.
+    function forgetDeletedConversation(replyTo) {
+      var reply = history.filter(function (entry) { return entry.who === "bot" && entry.body.reply_to === replyTo; });
+      deletedBy = null;
+      newConversation();
+      reply.forEach(function (entry) { if (entry.body.text) renderBot({ key: entry.key, body: { text: entry.body.text } }); });
+      setStatus(say("data_deleted"));
+    }
 
     // --- opening, closing, typing -------------------------------------------------------------
     var small = window.matchMedia("(max-width: 480px), (max-height: 480px)");
@@ -450,7 +468,7 @@
         keepFocusInside(event);
       }
     });
-    restart.addEventListener("click", function () {
+    function newConversation() {
       forget("history:" + sessionId);
       forget("outbox:" + sessionId);
       sessionId = randomId();
@@ -461,7 +479,15 @@
       connected = false;
       renderAll();
       if (socket.connected) socket.emit("session_request", { session_id: sessionId });
+    }
+    restart.addEventListener("click", function () {
+      newConversation();
       setStatus(say("start_over_done"));
+      input.focus();
+    });
+    // Asks the assistant, which asks for confirmation before deleting anything.
+    deleteData.addEventListener("click", function () {
+      tell("/delete_my_data", say("delete_data"));
       input.focus();
     });
     form.addEventListener("submit", function (event) {

@@ -3,7 +3,10 @@ and read the conversations that need a look (staff/console/conversations.py), wi
 contacts hidden from reviewers (masking.py). Editors and publishers also teach the assistant
 from a conversation, edit the FAQ topics and the clinic's answers (content.py, recorded in the
 audit log, staff/audit.py), train and gate candidates and chat with them (jobs.py, preview.py);
-publishers publish and roll back (staff/releases.py).
+publishers publish and roll back (staff/releases.py), and answer access and erasure requests
+(staff/data_requests.py). The retention rules (clinic/details.yml) run here, at start and every
+RETENTION_EVERY_HOURS: the console is the process `make run` always starts that already reaches
+both databases and imports no Rasa.
 
 Every page but the sign-in page needs a session (staff/accounts.py); every POST needs the
 session's CSRF token (security.py). Database work runs in a thread, so one slow page (or a
@@ -23,13 +26,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sanic import Sanic
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse, html, redirect
+from sanic.response import HTTPResponse, html, json, redirect
 from sqlalchemy.engine import Engine
 
 from clinic import records
 from clinic.details import load_clinic
 from settings import Settings, settings
-from staff import accounts, audit, releases
+from staff import accounts, audit, data_requests, releases
 from staff.console import conversations
 from staff.console.content import CLINIC_TOPICS_FILE, ContentError, Project, TopicForm
 from staff.console.jobs import GATE, TRAIN, Busy, Jobs
@@ -442,6 +445,53 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
             return refused(request)
         return render(request, "changes.html", entries=await asyncio.to_thread(audit.recent, clinic_db))
 
+    # --- personal data: access and erasure requests (publishers) ---------------------------
+
+    def personal_data_page(request: Request, status: int = 200, problem: str = "", notice: str = "") -> HTTPResponse:
+        return render(request, "personal_data.html", status=status, problem=problem, notice=notice)
+
+    @app.get("/personal-data")
+    async def personal_data(request: Request) -> HTTPResponse:
+        if not may(request, accounts.PUBLISHER):
+            return refused(request)
+        return personal_data_page(request)
+
+    @app.post("/personal-data/export")
+    async def export_personal_data(request: Request) -> HTTPResponse:
+        if not may(request, accounts.PUBLISHER):
+            return refused(request)
+        try:
+            held = await asyncio.to_thread(
+                data_requests.export, request.form.get("contact") or "", request.ctx.account.name, clinic_db
+            )
+        except data_requests.ContactError as problem:
+            return personal_data_page(request, 400, problem=str(problem))
+        return json(
+            held,
+            headers={"Content-Disposition": 'attachment; filename="personal-data.json"'},
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    @app.post("/personal-data/erase")
+    async def erase_personal_data(request: Request) -> HTTPResponse:
+        if not may(request, accounts.PUBLISHER):
+            return refused(request)
+        if request.form.get("confirm") != "yes":
+            return personal_data_page(request, 400, problem="Tick the box to confirm the erasure.")
+        try:
+            erasure = await asyncio.to_thread(
+                data_requests.erase, request.form.get("contact") or "", request.ctx.account.name, clinic_db
+            )
+        except data_requests.ContactError as problem:
+            return personal_data_page(request, 400, problem=str(problem))
+        logger.info("%s answered an erasure request", request.ctx.account.name)
+        return personal_data_page(request, notice=data_requests.describe(erasure) + ".")
+
+    @app.after_server_start
+    async def start_retention(running: Sanic, _loop: Any) -> None:
+        running.add_task(keep_retention(config.retention_every_hours))
+
     # --- versions ----------------------------------------------------------------------------
 
     def versions_page(request: Request, status: int = 200, problem: str = "", notice: str = "") -> HTTPResponse:
@@ -534,6 +584,16 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         return redirect(f"/versions/{version.id}#preview")
 
     return app
+
+
+async def keep_retention(every_hours: float) -> None:
+    """Applies the retention rules now and then every ``every_hours``, while the console runs."""
+    while True:
+        try:
+            await asyncio.to_thread(data_requests.retention)
+        except Exception:  # a database briefly down must not end the job; the next round retries
+            logger.exception("The retention job failed; it runs again in %s hours", every_hours)
+        await asyncio.sleep(every_hours * 3600)
 
 
 def serve() -> None:

@@ -20,6 +20,9 @@ def details(**overrides):
         ({"emergency_number": None}, "emergency_number"),
         ({"opening_hours": {"monday": "9-5"}}, "weekday"),
         ({"services": []}, "services"),
+        ({"retention_days": 0}, "retention_days"),
+        ({"retention_days": "90 days"}, "retention_days"),
+        ({"records_kept_days": -1}, "records_kept_days"),
     ],
 )
 def test_incomplete_details_are_refused(overrides, complaint):
@@ -57,3 +60,9 @@ def test_an_answer_the_clinic_has_not_filled_in_sends_people_to_the_clinic():
 def test_answers_to_questions_the_assistant_does_not_know_are_refused():
     with pytest.raises(ClinicDetailsError, match="not for opening_times"):
         parse_details(details(answers={"opening_times": "9 to 5"}))
+
+
+def test_how_long_personal_data_is_kept_comes_from_the_details():
+    clinic = parse_details(details(retention_days=30, records_kept_days=3650))
+    assert (clinic.retention_days, clinic.records_kept_days) == (30, 3650)
+    assert (load_clinic().retention_days, load_clinic().records_kept_days) == (90, 2555)

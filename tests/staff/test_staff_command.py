@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
@@ -32,13 +33,21 @@ def stored(tmp_path):
     records.record_escalation("c3", "rest", "urgent", "injury", ["fell"], "I fell off a ladder", db=db)
     db.dispose()
     records.engine.cache_clear()
-    yield {"file": tmp_path / "clinic.db", "kept": kept, "gone": gone}
+    yield {"file": tmp_path / "clinic.db", "tracker": tmp_path / "conversations.db", "kept": kept, "gone": gone}
 
 
-def staff(stored, *args):
-    env = dict(os.environ, CLINIC_SQLITE_FILE=str(stored["file"]), DATABASE_URL="")
+def staff(stored, *args, answer=""):
+    env = dict(
+        os.environ, CLINIC_SQLITE_FILE=str(stored["file"]), TRACKER_SQLITE_FILE=str(stored["tracker"]), DATABASE_URL=""
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "staff", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "staff", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return result
 
@@ -85,3 +94,34 @@ def test_staff_record_what_they_decided(stored):
     assert "referrals can be" in staff(stored, "mark", "RF-ZZZZ", "confirmed").stderr
     assert "no booking or referral has the reference" in staff(stored, "mark", "BK-ZZZZ", "confirmed").stderr
     assert stored["gone"]["reference"] in staff(stored, "bookings", "--status", "cancelled").stdout  # untouched
+
+
+def test_data_export_prints_everything_held_about_the_person_as_json(stored):
+    result = staff(stored, "data", "export", "--phone", "(212) 555-0187")
+    held = json.loads(result.stdout)
+    assert [row["name"] for row in held["referrals"]] == ["Cy Diaz"]
+    assert held["bookings"] == []
+    assert [row["message"] for row in held["escalations"]] == ["I fell off a ladder"]
+
+
+def test_data_erase_asks_first_then_anonymises_and_names_what_was_kept(stored):
+    refused = staff(stored, "data", "erase", "--email", "ana@example.com", answer="no\n")
+    assert refused.returncode == 1 and "Nothing was erased" in refused.stdout
+    assert "Ana Lima" in staff(stored, "bookings").stdout
+
+    erased = staff(stored, "data", "erase", "--email", "ANA@example.com", "--yes")
+    assert erased.returncode == 0
+    assert f"Anonymised {stored['kept']['reference']}" in erased.stdout
+    assert "Ana Lima" not in staff(stored, "bookings", "--csv").stdout
+    assert "Bo Chen" in staff(stored, "bookings", "--csv").stdout
+
+
+def test_data_commands_refuse_what_is_not_a_contact(stored):
+    result = staff(stored, "data", "export", "--phone", "tomorrow")
+    assert result.returncode == 2 and result.stdout == ""
+
+
+def test_retention_anonymises_nothing_within_the_record_period(stored):
+    result = staff(stored, "retention")
+    assert result.stdout == "0 conversation(s) deleted, 0 request(s) and 0 escalation(s) anonymised\n"
+    assert "Ana Lima" in staff(stored, "bookings").stdout

@@ -13,6 +13,7 @@ import threading
 
 import pytest
 import requests
+import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from clinic import records
@@ -162,6 +163,35 @@ def test_the_conversation_survives_a_reload_and_another_page_and_start_over_begi
     expect(widget.log).to_contain_text(load_clinic().widget_greeting)
     assert widget.session_id() != first_session
     assert re.fullmatch(r"[0-9a-f]{32}", widget.session_id())
+
+
+def test_delete_my_data_asks_first_then_clears_the_browser_and_the_server(widget: Widget, assistant):
+    widget.visit().open()
+    widget.say("what are your opening hours?")
+    widget.wait_for_reply("Monday")
+    deleted_session = widget.session_id()
+
+    widget.page.get_by_role("button", name="Delete my data").click()
+    widget.wait_for_reply("delete this conversation")
+    assert widget.axe_violations() == [], "asking to delete"
+    widget.choose("Yes, delete my data")
+
+    expect(widget.page.get_by_role("status")).to_contain_text("Your conversation was deleted", timeout=REPLY_TIMEOUT_MS)
+    expect(widget.log).to_contain_text("I deleted this conversation")
+    expect(widget.page.locator(".bpw-message--user")).to_have_count(0)
+    assert widget.session_id() != deleted_session
+    stored = widget.page.evaluate("() => Object.keys(localStorage).join(' ')")
+    assert deleted_session not in stored
+    tracker_db = sa.create_engine(f"sqlite:///{assistant.sqlite_file}")
+    with tracker_db.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :id"), {"id": deleted_session}
+        ).scalar_one()
+    tracker_db.dispose()
+    assert rows == 0
+    widget.page.reload()
+    expect(widget.page.locator(".bpw-message--user")).to_have_count(0)
+    expect(widget.log).not_to_contain_text("Monday")  # the deleted answer is not shown again
 
 
 def test_everything_works_by_keyboard_alone(widget: Widget):
