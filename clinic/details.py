@@ -31,6 +31,7 @@ CLINIC_QUESTIONS = (
     "parking",
     "gift_vouchers",
     "showering_afterwards",
+    "personal_data",
 )
 # The placeholders responses and FAQ answers may use; values in Clinic.placeholders().
 PLACEHOLDERS = (
@@ -43,6 +44,7 @@ PLACEHOLDERS = (
     "clinic_services",
     "emergency_number",
     "urgent_care_line",
+    "clinic_retention_days",
     *(f"clinic_answer_{question}" for question in CLINIC_QUESTIONS),
 )
 REQUIRED_TEXT_FIELDS = (
@@ -109,8 +111,10 @@ class Clinic:
         return "\n".join(f"{day.capitalize()}: {self.opening_hours[day]}" for day in WEEKDAYS)
 
     def placeholders(self) -> Dict[str, str]:
-        """Values for the ``{clinic_...}`` placeholders that responses may use."""
-        return {
+        """Values for the ``{clinic_...}`` placeholders that responses may use. The clinic's own
+        answers may use the others ("we keep it {clinic_retention_days} days"); a brace that
+        names none of them stays as written."""
+        details = {
             "clinic_name": self.name,
             "clinic_phone": self.phone,
             "clinic_email": self.email,
@@ -120,8 +124,12 @@ class Clinic:
             "clinic_services": ", ".join(self.services),
             "emergency_number": self.emergency_number,
             "urgent_care_line": self.urgent_care_line,
+            "clinic_retention_days": str(self.retention_days),
+        }
+        return {
+            **details,
             **{
-                f"clinic_answer_{question}": self.answers.get(question) or self._ask_us()
+                f"clinic_answer_{question}": _filled(self.answers.get(question) or self._ask_us(), details)
                 for question in CLINIC_QUESTIONS
             },
         }
@@ -235,3 +243,15 @@ def load_clinic(path: str | None = None) -> Clinic:
     details_file = Path(path) if path else settings().clinic_details_file
     with details_file.open(encoding="utf-8") as handle:
         return parse_details(yaml.safe_load(handle))
+
+
+class _AsWritten(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _filled(answer: str, details: Dict[str, str]) -> str:
+    try:
+        return answer.format_map(_AsWritten(details))
+    except (ValueError, IndexError):  # a lone or numbered brace: the answer as written
+        return answer

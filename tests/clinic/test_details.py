@@ -66,3 +66,12 @@ def test_how_long_personal_data_is_kept_comes_from_the_details():
     clinic = parse_details(details(retention_days=30, records_kept_days=3650))
     assert (clinic.retention_days, clinic.records_kept_days) == (30, 3650)
     assert (load_clinic().retention_days, load_clinic().records_kept_days) == (90, 2555)
+
+
+def test_the_clinics_answers_may_use_its_details_and_keep_other_braces():
+    raw = details(retention_days=30)
+    raw["answers"]["tipping"] = "Call {clinic_phone}; {not_a_detail} stays; kept {clinic_retention_days} days"
+    clinic = parse_details(raw)
+    assert (
+        clinic.placeholders()["clinic_answer_tipping"] == f"Call {clinic.phone}; {{not_a_detail}} stays; kept 30 days"
+    )
