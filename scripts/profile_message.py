@@ -171,14 +171,15 @@ async def profile(model: Path, stopwatch: Stopwatch, conversations: int) -> List
             model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
         )
     store = type(getattr(agent.tracker_store, "_tracker_store", agent.tracker_store))
-    for owner, method, stage in [
+    timed_methods: List[Tuple[Any, str, Stage]] = [
         (RedFlagDetector, "read", DETECTOR),
         (RedFlagModel, "most_alarming", CLASSIFIER),
         (store, "retrieve", "tracker store: read"),
         (store, "save", "tracker store: write"),
         (ClinicResponseGenerator, "generate", "response generator (all replies)"),
         (RemoteAction, "run", lambda action, *args, **kwargs: f"action server: {action.name()} (HTTP)"),
-    ]:
+    ]
+    for owner, method, stage in timed_methods:
         stopwatch.wrap(owner, method, stage)
 
     order: List[str] = []
@@ -219,6 +220,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     configure_logging_and_warnings()
     configure_structlog()
+    # TensorFlow's threads as `rasa run` sets them (TF_INTER/INTRA_OP_PARALLELISM_THREADS).
+    from rasa.utils.tensorflow.environment import setup_tf_environment
+
+    setup_tf_environment()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         action_server, action_url = start_action_server(workdir)
