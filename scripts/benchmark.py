@@ -1,13 +1,19 @@
 """Measures the assistant against a stock `rasa init` assistant, in the same run, same way.
 
-For each assistant: training time, model load time (process start until the model answers),
-REST latency p50/p95 at 1 and 8 concurrent conversations, messages per second, and the Rasa
-server's memory (resident set, whole process tree). Prints the results and writes
-docs/benchmarks.md with the machine described. Run with `make benchmark`.
+For each configuration (``CONFIGURATIONS``: ours as `make run` starts it, the stock bot; a new
+one is one more entry): training time, model load time (process start until the model
+answers), the Rasa server's memory (resident set, whole process tree), and for each workload
+(``WORKLOADS``: each bot's own traffic, and the same FAQ questions for both, scripts/traffic.py)
+REST latency p50/p95 and messages per second at 1 and 8 concurrent conversations, over
+``ROUNDS`` rounds (each round starts every server afresh). Prints the results and writes
+docs/benchmarks.md with the machine described. Run with `make benchmark`
+(`python -m scripts.benchmark --reuse-model` serves the model `make` trained instead of
+training ours again).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -19,39 +25,57 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 import rasa
 import requests
-import yaml
 
+from scripts import traffic
 from scripts.processes import free_port, stop_process_group
+from scripts.traffic import Conversation
 from settings import MODEL_FILE, PROJECT_DIR
 
 BIN = PROJECT_DIR / ".venv" / "bin"
 REPORT = PROJECT_DIR / "docs" / "benchmarks.md"
-MESSAGES_PER_CONVERSATION = 20
 CONCURRENCY_LEVELS = (1, 8)
+CONVERSATIONS = 16  # per workload and concurrency level: 2 each for 8 concurrent senders
+ROUNDS = 3
 READY_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What each configuration is sent: its own conversations, by the configuration's bot."""
+
+    name: str
+    conversations: Callable[[str], List[Conversation]]  # bot ("ours" or "stock") -> conversations
+
+
+WORKLOADS = [
+    Workload(
+        "own traffic",
+        lambda bot: (
+            traffic.our_conversations(CONVERSATIONS) if bot == "ours" else traffic.stock_conversations(CONVERSATIONS)
+        ),
+    ),
+    Workload("same FAQ questions", lambda bot: traffic.same_faq_conversations(CONVERSATIONS)),
+]
 
 
 @dataclass
 class Result:
     name: str
-    training_seconds: float = 0.0
-    load_seconds: float = 0.0
-    memory_mb: float = 0.0
-    runs: Dict[int, Dict[str, float]] = field(default_factory=dict)
+    training_seconds: Optional[float] = None
+    load_seconds: List[float] = field(default_factory=list)
+    memory_mb: List[float] = field(default_factory=list)
+    # (workload, concurrency) -> one figures dict per round
+    runs: Dict[Tuple[str, int], List[Dict[str, float]]] = field(default_factory=dict)
 
 
 def benchmark_messages() -> List[str]:
-    """Patient questions (the held-out set's wording) plus small talk; the same for both bots."""
-    messages = ["hi", "thanks", "what can you do?", "bye"]
-    holdout = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml").read_text())
-    for block in holdout["nlu"]:
-        messages += [line[2:] for line in block["examples"].splitlines()]
-    return messages
+    """The same FAQ questions and small talk for both bots (scripts/benchmark_publish.py)."""
+    return [message for conversation in traffic.same_faq_conversations(CONVERSATIONS) for message in conversation]
 
 
 def timed(command: List[str], cwd: Path) -> float:
@@ -116,34 +140,28 @@ class Server:
         stop_process_group(self.process)
 
 
-async def conversation(
-    session: aiohttp.ClientSession, url: str, sender: str, messages: List[str], latencies: List[float]
+async def converse(
+    session: aiohttp.ClientSession, url: str, conversations: List[Conversation], latencies: List[float]
 ) -> None:
-    for message in messages:
-        started = time.perf_counter()
-        async with session.post(
-            f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
-        ) as response:
-            await response.read()
-            response.raise_for_status()
-        latencies.append(time.perf_counter() - started)
+    """One sender after another: each conversation under a new sender id."""
+    for conversation in conversations:
+        sender = f"bench-{os.urandom(4).hex()}"
+        for message in conversation:
+            started = time.perf_counter()
+            async with session.post(
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
+            ) as response:
+                await response.read()
+                response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
 
 
-async def load(url: str, concurrency: int, messages: List[str], label: str) -> Dict[str, float]:
+async def load(url: str, concurrency: int, conversations: List[Conversation]) -> Dict[str, float]:
     latencies: List[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         started = time.perf_counter()
         await asyncio.gather(
-            *[
-                conversation(
-                    session,
-                    url,
-                    f"bench-{label}-{concurrency}-{i}",
-                    messages[i::concurrency][:MESSAGES_PER_CONVERSATION] or messages[:MESSAGES_PER_CONVERSATION],
-                    latencies,
-                )
-                for i in range(concurrency)
-            ]
+            *[converse(session, url, conversations[i::concurrency], latencies) for i in range(concurrency)]
         )
         elapsed = time.perf_counter() - started
     latencies.sort()
@@ -155,12 +173,16 @@ async def load(url: str, concurrency: int, messages: List[str], label: str) -> D
     }
 
 
-def measure(result: Result, server: Server, messages: List[str]) -> None:
+def measure(result: Result, server: Server, bot: str) -> None:
+    """One round: every workload at every concurrency level, on a freshly started server."""
     try:
-        result.load_seconds = server.wait_until_answering()
-        for concurrency in CONCURRENCY_LEVELS:
-            result.runs[concurrency] = asyncio.run(load(server.url, concurrency, messages, result.name))
-        result.memory_mb = tree_rss_mb(server.process.pid)
+        result.load_seconds.append(server.wait_until_answering())
+        for workload in WORKLOADS:
+            conversations = workload.conversations(bot)
+            for concurrency in CONCURRENCY_LEVELS:
+                figures = asyncio.run(load(server.url, concurrency, conversations))
+                result.runs.setdefault((workload.name, concurrency), []).append(figures)
+        result.memory_mb.append(tree_rss_mb(server.process.pid))
     finally:
         server.stop()
 
@@ -191,33 +213,68 @@ def our_servers(workdir: Path, **env: str) -> Server:
     )
 
 
-def ours(workdir: Path, messages: List[str]) -> Result:
-    result = Result("back-pain assistant")
+@dataclass(frozen=True)
+class Configuration:
+    """A bot served one way: ``prepare`` trains it (returns seconds, or None when not trained
+    in this run), ``start`` starts its servers for one round; ``bot`` says whose traffic it gets."""
+
+    name: str
+    bot: str
+    prepare: Callable[[Path], Optional[float]]
+    start: Callable[[Path], Server]
+
+
+def train_ours(workdir: Path, reuse_model: bool) -> Optional[float]:
+    if reuse_model:
+        return None
     out = workdir / "models"
-    result.training_seconds = timed(
+    seconds = timed(
         [str(BIN / "rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], PROJECT_DIR
     )
     shutil.copy(out / "bench.tar.gz", MODEL_FILE)
-    server = our_servers(workdir)
-    measure(result, server, messages)
-    return result
+    return seconds
 
 
-def stock(workdir: Path, messages: List[str]) -> Result:
-    result = Result("stock `rasa init`")
+def train_stock(workdir: Path) -> float:
     project = workdir / "stock"
-    project.mkdir()
     subprocess.run(
         [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    result.training_seconds = timed([str(BIN / "rasa"), "train", "--force"], project)
+    return timed([str(BIN / "rasa"), "train", "--force"], project)
+
+
+def stock_server(workdir: Path) -> Server:
     port = free_port()
-    server = Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], project, port, {})
-    measure(result, server, messages)
-    return result
+    return Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], workdir / "stock", port, {})
+
+
+# TensorFlow's thread pools (Rasa reads these at start): one thread per operation, as the
+# Makefile and deploy/kubernetes set them, against TensorFlow's own choice (one per core).
+ONE_TF_THREAD = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+TF_DEFAULT_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "", "TF_INTER_OP_PARALLELISM_THREADS": ""}
+
+
+def configurations(reuse_model: bool) -> List[Configuration]:
+    """The stock bot last: the report's ratios are each configuration's over the stock bot's.
+    Only the first trains ours; the others serve the model it trained."""
+    return [
+        Configuration(
+            "back-pain assistant (1 TensorFlow thread)",
+            "ours",
+            lambda workdir: train_ours(workdir, reuse_model),
+            lambda workdir: our_servers(workdir, **ONE_TF_THREAD),
+        ),
+        Configuration(
+            "back-pain assistant (TensorFlow's default threads)",
+            "ours",
+            lambda workdir: None,
+            lambda workdir: our_servers(workdir, **TF_DEFAULT_THREADS),
+        ),
+        Configuration("stock `rasa init`", "stock", train_stock, stock_server),
+    ]
 
 
 def machine() -> str:
@@ -239,65 +296,110 @@ def machine() -> str:
     )
 
 
-def report(results: List[Result], messages: int) -> str:
-    ours_result, stock_result = results
+def write_section(name: str, lines: List[str]) -> None:
+    """Puts ``lines`` into docs/benchmarks.md between the section's markers, leaving the other
+    sections (each written by its own command) as they are."""
+    start, end = f"<!-- {name}: start -->", f"<!-- {name}: end -->"
+    section = "\n".join([start, *lines, end])
+    text = REPORT.read_text(encoding="utf-8") if REPORT.is_file() else "# Benchmarks\n"
+    if start in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    REPORT.write_text(text, encoding="utf-8")
 
-    def ratio(a: float, b: float) -> str:
-        return f"{a / b:.2f}x" if b else "n/a"
 
-    rows: List[Tuple[str, Callable[[Result], float]]] = [
-        ("training time (s)", lambda r: r.training_seconds),
-        ("model load until first reply (s)", lambda r: r.load_seconds),
-        ("Rasa server memory after the load test (MB)", lambda r: r.memory_mb),
-    ]
+def spread(values: List[float]) -> str:
+    """The median of the rounds, and their range."""
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
-    def at(concurrency: int, figure: str) -> Callable[[Result], float]:
-        return lambda result: result.runs[concurrency][figure]
 
-    for c in CONCURRENCY_LEVELS:
-        rows += [
-            (f"latency p50 at {c} conversation(s) (ms)", at(c, "p50_ms")),
-            (f"latency p95 at {c} conversation(s) (ms)", at(c, "p95_ms")),
-            (f"messages per second at {c} conversation(s)", at(c, "per_second")),
-        ]
+def rounds_of(key: Tuple[str, int], figure: str) -> Callable[[Result], List[float]]:
+    return lambda result: [run[figure] for run in result.runs[key]]
+
+
+def report(results: List[Result], load_averages: Tuple[str, str]) -> List[str]:
+    """A table with a column per configuration, and each one's ratio to the stock bot (the last)."""
+    stock = results[-1]
+
+    def row(label: str, figures: Callable[[Result], List[float]]) -> str:
+        cells = [spread(figures(result)) if figures(result) else "-" for result in results]
+        ratios = []
+        for result in results[:-1]:
+            # The median of the rounds' ratios: both bots of one round ran on the machine as it was then.
+            per_round = [a / b for a, b in zip(figures(result), figures(stock), strict=False) if b]
+            ratios.append(f"{statistics.median(per_round):.2f}x" if per_round else "-")
+        return f"| {label} | {' | '.join(cells)} | {' | '.join(ratios)} |"
+
+    names = [result.name for result in results]
     lines = [
-        "# Benchmarks",
+        f"Measured by `make benchmark` on {time.strftime('%Y-%m-%d')}, {ROUNDS} rounds.",
         "",
-        f"Measured by `make benchmark` on {time.strftime('%Y-%m-%d')}.",
+        f"Machine: {machine()}. Load average (1, 5, 15 min) at the start: {load_averages[0]}; "
+        f"at the end: {load_averages[1]}.",
         "",
-        f"Machine: {machine()}.",
+        "Every configuration runs on this machine in the same run and the same way: served with `rasa run`",
+        "over the REST channel, started afresh in every round. The back-pain assistant runs as `make run`",
+        "starts it (action server, SQLite tracker store, clinic response generator); the stock assistant",
+        "keeps its defaults (in-memory tracker store, no action server). Each is sent",
+        f"{CONVERSATIONS} conversations per workload by 1 and by 8 concurrent senders (scripts/traffic.py):",
+        "**own traffic** (ours: a greeting, FAQ questions, a whole booking, thanks and a red flag; the",
+        'stock bot: greetings, moods, "are you a bot?", goodbye) and the **same FAQ questions** for both.',
+        "Figures: the median of the rounds (their range); ratios: the median of the rounds' ratios to the",
+        "stock bot. Memory is the resident set of the Rasa server's process tree (ours includes the",
+        "action server).",
         "",
-        "Both assistants run on this machine, one after the other, in the same run and the same way:",
-        "trained with `rasa train`, served with `rasa run` over the REST channel, and sent the same",
-        f"{messages} messages (the held-out patient questions and some small talk) by",
-        f"1 and 8 concurrent conversations of up to {MESSAGES_PER_CONVERSATION} messages each. The back-pain",
-        "assistant runs as `make run` starts it (action server, SQLite tracker store, clinic response",
-        "generator); the stock assistant keeps its defaults (in-memory tracker store, no action server).",
-        "Memory is the resident set of the Rasa server's process tree (the back-pain figure includes",
-        "the action server).",
-        "",
-        "| measure | back-pain assistant | stock `rasa init` | ratio |",
-        "|---|---|---|---|",
+        "| measure | " + " | ".join(names) + " | " + " | ".join(f"{name} / stock" for name in names[:-1]) + " |",
+        "|---" * (2 * len(names)) + "|",
     ]
-    for label, get in rows:
-        lines.append(
-            f"| {label} | {get(ours_result):.1f} | {get(stock_result):.1f} | "
-            f"{ratio(get(ours_result), get(stock_result))} |"
-        )
-    goal = ours_result.runs[8]["p95_ms"] <= stock_result.runs[8]["p95_ms"]
-    lines += ["", f"Goal (p95 at 8 conversations no worse than stock): {'met' if goal else 'NOT met'}.", ""]
-    return "\n".join(lines)
+    if all(result.training_seconds is not None for result in (results[0], stock)):
+        lines.append(row("training time (s)", lambda r: [] if r.training_seconds is None else [r.training_seconds]))
+    lines += [
+        row("model load until first reply (s)", lambda r: r.load_seconds),
+        row("Rasa server memory after the load (MB)", lambda r: r.memory_mb),
+    ]
+    for workload in WORKLOADS:
+        for concurrency in CONCURRENCY_LEVELS:
+            key = (workload.name, concurrency)
+            for figure, label in [
+                ("p50_ms", "latency p50 (ms)"),
+                ("p95_ms", "latency p95 (ms)"),
+                ("per_second", "messages per second"),
+            ]:
+                lines.append(
+                    row(
+                        f"{workload.name}, {concurrency} conversation(s): {label}",
+                        rounds_of(key, figure),
+                    )
+                )
+    ours_p50 = statistics.median(run["p50_ms"] for run in results[0].runs[("own traffic", 1)])
+    stock_p50 = statistics.median(run["p50_ms"] for run in stock.runs[("own traffic", 1)])
+    goal = "met" if ours_p50 <= stock_p50 else "NOT met"
+    lines += ["", f"Goal (own traffic, 1 conversation: p50 no slower than the stock bot's): {goal}."]
+    return lines
 
 
-def main() -> int:
-    messages = benchmark_messages()
+def load_average() -> str:
+    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--reuse-model", action="store_true", help="serve models/back-pain-assistant.tar.gz instead of training ours"
+    )
+    args = parser.parse_args(argv)
+    started_load = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results = [ours(workdir, messages), stock(workdir, messages)]
-    text = report(results, len(messages))
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(text)
-    print(text)
+        setups = configurations(args.reuse_model)
+        results = [Result(setup.name, training_seconds=setup.prepare(workdir)) for setup in setups]
+        for _ in range(ROUNDS):
+            for setup, result in zip(setups, results, strict=True):
+                measure(result, setup.start(workdir), setup.bot)
+    lines = report(results, (started_load, load_average()))
+    write_section("load", lines)
+    print("\n".join(lines))
     return 0
 
 

@@ -30,14 +30,17 @@ from unittest import mock
 
 import requests
 
+from scripts.benchmark import load_average, machine, write_section
 from scripts.processes import free_port, stop_process_group
 from scripts.traffic import our_conversations
 from settings import MODEL_FILE, PROJECT_DIR
 
 BIN = PROJECT_DIR / ".venv" / "bin"
-CONVERSATIONS = 30  # of 11 messages each
+CONVERSATIONS = 30
 WARM_UP_CONVERSATIONS = 2
 TOTAL = "whole message (Agent.handle_message)"
+# Less moved by other work on the machine than the wall-clock figures: what TensorFlow's threads cost.
+CPU = "CPU time of the Rasa process, all its threads (not the action server)"
 OTHER = "everything else (Rasa's processor, events, slots)"
 # Timed inside the red-flag component's graph node, so not added again to the whole.
 DETECTOR = "red flags: detector (within its node)"
@@ -186,9 +189,10 @@ async def profile(model: Path, stopwatch: Stopwatch, conversations: int) -> List
     for index, conversation in enumerate(our_conversations(conversations + WARM_UP_CONVERSATIONS)):
         sender = f"profile-{uuid.uuid4().hex[:8]}"
         for text in conversation:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
             stopwatch.add(TOTAL, time.perf_counter() - started)
+            stopwatch.add(CPU, time.process_time() - cpu_started)
             order += [stage for stage in stopwatch.current if stage not in order]
             if index < WARM_UP_CONVERSATIONS:
                 stopwatch.current.clear()
@@ -197,15 +201,20 @@ async def profile(model: Path, stopwatch: Stopwatch, conversations: int) -> List
     return order
 
 
-def markdown(rows: List[Tuple[str, float, float, float]], messages: int) -> str:
+def markdown(rows: List[Tuple[str, float, float, float]], messages: int, conversations: int) -> List[str]:
     lines = [
-        f"Per message, over {messages} messages (ms; a stage a message did not reach counts 0):",
+        f"Measured by `make profile` on {time.strftime('%Y-%m-%d')}, {machine()}; load average "
+        f"{load_average()} at the end.",
+        "",
+        f"Per message, over {messages} messages of {conversations} conversations of the benchmark's own traffic,",
+        "one at a time, after two conversations to warm up (ms; a stage a message did not reach counts 0;",
+        "the detector and classifier are part of their graph node's time):",
         "",
         "| stage | mean | p50 | p95 |",
         "|---|---|---|---|",
     ]
     lines += [f"| {stage} | {mean:.1f} | {p50:.1f} | {p95:.1f} |" for stage, mean, p50, p95 in rows]
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -235,11 +244,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         finally:
             stop_process_group(action_server)
     # Graph nodes and plugin stages first, then the whole message and what the stages leave out.
-    timed_stages = [stage for stage in order if stage != TOTAL]
+    timed_stages = [stage for stage in order if stage not in (TOTAL, CPU)]
     outer = [stage for stage in timed_stages if stage not in (DETECTOR, CLASSIFIER)]
     for message in stopwatch.messages:
         message[OTHER] = message[TOTAL] - sum(message.get(stage, 0.0) for stage in outer)
-    print(markdown(stopwatch.table([*timed_stages, OTHER, TOTAL]), len(stopwatch.messages)))
+    lines = markdown(stopwatch.table([*timed_stages, OTHER, TOTAL, CPU]), len(stopwatch.messages), args.conversations)
+    write_section("profile", lines)
+    print("\n".join(lines))
     return 0
 
 

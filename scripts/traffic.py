@@ -7,7 +7,7 @@ traffic, and the same FAQ questions for both.
 - The stock `rasa init` bot: its own domain (greetings, moods, "are you a bot?"), in phrasings
   written here, not copied from its training data.
 - The same FAQ questions for both (what docs/benchmarks.md compared before): the held-out
-  phrasings and some small talk, in conversations of up to 20 messages.
+  phrasings and some small talk.
 
 Deterministic: the same conversations every run, so rounds and branches compare.
 """
@@ -25,7 +25,6 @@ Conversation = List[str]
 
 FAQ_HOLDOUT = PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml"
 RED_FLAG_SETS = sorted((PROJECT_DIR / "datasets" / "training" / "red_flags").glob("set_*.yml"))
-SAME_FAQ_CONVERSATION_LENGTH = 20
 
 # A booking as a patient types it (tests/booking/test_booking_conversations.py walks the same path).
 BOOKING = [
@@ -92,11 +91,10 @@ def stock_conversations(count: int) -> List[Conversation]:
     ]
 
 
-def same_faq_conversations() -> List[Conversation]:
-    """The FAQ questions and some small talk, for both bots, in conversations of up to 20."""
+def same_faq_conversations(count: int) -> List[Conversation]:
+    """The FAQ questions and some small talk, for both bots, dealt into ``count`` conversations."""
     messages = ["hi", "thanks", "what can you do?", "bye", *faq_questions()]
-    size = SAME_FAQ_CONVERSATION_LENGTH
-    return [messages[start : start + size] for start in range(0, len(messages), size)]
+    return [messages[start::count] for start in range(count)]
 
 
 def _cyclers(*phrasings: List[str]) -> List[Iterator[str]]:
