@@ -237,6 +237,7 @@ def train_ours(workdir: Path, reuse_model: bool) -> Optional[float]:
 
 def train_stock(workdir: Path) -> float:
     project = workdir / "stock"
+    project.mkdir()
     subprocess.run(
         [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
         check=True,

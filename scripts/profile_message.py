@@ -157,7 +157,7 @@ def start_action_server(workdir: Path) -> Tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the action server did not start")
 
 
-async def profile(model: Path, stopwatch: Stopwatch, conversations: int) -> List[str]:
+async def profile(model: Path, endpoints: Path, stopwatch: Stopwatch, conversations: int) -> List[str]:
     """Sends the conversations through an Agent; returns the stages in the order first met."""
     import rasa.core.processor
     from rasa.core.actions.action import RemoteAction
@@ -170,9 +170,7 @@ async def profile(model: Path, stopwatch: Stopwatch, conversations: int) -> List
     from red_flags.detector import RedFlagDetector
 
     with mock.patch.object(rasa.core.processor, "DaskGraphRunner", timed_graph_runner(stopwatch)):
-        agent = await load_agent(
-            model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
-        )
+        agent = await load_agent(model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(endpoints)))
     store = type(getattr(agent.tracker_store, "_tracker_store", agent.tracker_store))
     timed_methods: List[Tuple[Any, str, Stage]] = [
         (RedFlagDetector, "read", DETECTOR),
@@ -221,6 +219,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL_FILE)
     parser.add_argument("--conversations", type=int, default=CONVERSATIONS)
+    parser.add_argument(
+        "--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml", help="to compare another set-up"
+    )
     args = parser.parse_args(argv)
     stopwatch = Stopwatch()
     # Logging as `rasa run` sets it (LOG_LEVEL, INFO unless set): debug logging costs time.
@@ -240,7 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             ACTION_SERVER_URL=action_url, DATABASE_URL="", TRACKER_SQLITE_FILE=str(workdir / "conversations.db")
         )
         try:
-            order = asyncio.run(profile(args.model, stopwatch, args.conversations))
+            order = asyncio.run(profile(args.model, args.endpoints, stopwatch, args.conversations))
         finally:
             stop_process_group(action_server)
     # Graph nodes and plugin stages first, then the whole message and what the stages leave out.
