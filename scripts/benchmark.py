@@ -252,8 +252,8 @@ def stock_server(workdir: Path) -> Server:
     return Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], workdir / "stock", port, {})
 
 
-# TensorFlow's thread pools (Rasa reads these at start): one thread per operation, as the
-# Makefile and deploy/kubernetes set them, against TensorFlow's own choice (one per core).
+# TensorFlow's thread pools (Rasa reads these at start): TensorFlow's own choice (a pool per
+# core), as `make run` and deploy/ leave them, against one thread per operation.
 ONE_TF_THREAD = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 TF_DEFAULT_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "", "TF_INTER_OP_PARALLELISM_THREADS": ""}
 
@@ -263,16 +263,16 @@ def configurations(reuse_model: bool) -> List[Configuration]:
     Only the first trains ours; the others serve the model it trained."""
     return [
         Configuration(
-            "back-pain assistant (1 TensorFlow thread)",
+            "back-pain assistant",
             "ours",
             lambda workdir: train_ours(workdir, reuse_model),
-            lambda workdir: our_servers(workdir, **ONE_TF_THREAD),
+            lambda workdir: our_servers(workdir, **TF_DEFAULT_THREADS),
         ),
         Configuration(
-            "back-pain assistant (TensorFlow's default threads)",
+            "back-pain assistant, 1 TensorFlow thread",
             "ours",
             lambda workdir: None,
-            lambda workdir: our_servers(workdir, **TF_DEFAULT_THREADS),
+            lambda workdir: our_servers(workdir, **ONE_TF_THREAD),
         ),
         Configuration("stock `rasa init`", "stock", train_stock, stock_server),
     ]
