@@ -47,7 +47,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy train evaluate benchmark benchmark-publish tune-fallback red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy train evaluate profile benchmark benchmark-publish tune-fallback red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -109,6 +109,9 @@ test-release-cycle: setup  ## teach, train, gate, preview and publish a real can
 
 evaluate: setup  ## the trained assistant's figures on every labelled set: real patients' posts, held-out FAQ and red flags
 	$(BIN)/python -m scripts.evaluate
+
+profile: setup  ## where one message's time goes: each stage's mean, p50 and p95 (docs/benchmarks.md)
+	$(BIN)/python -m scripts.profile_message
 
 benchmark: setup  ## measure latency, throughput, load time and memory against a stock `rasa init` bot, and publishing under load
 	$(BIN)/python -m scripts.benchmark

@@ -3,7 +3,7 @@
 - config.yml: ``red_flag_nlu.RedFlagClassifier`` (the NLU component) and
   ``red_flag_policy.RedFlagFirstRulePolicy`` (red flags before forms);
 - endpoints.yml: ``response_generator.ClinicResponseGenerator`` (every reply's text);
-- endpoints.yml: ``tracker_store.ErasableSQLTrackerStore`` (conversations; "delete my data");
+- endpoints.yml: ``tracker_store.ClinicSQLTrackerStore`` (conversations; "delete my data");
 - credentials.yml: ``channels.rest`` and ``channels.telegram``.
 
 The domain logic these call (red_flags/, clinic/) has no Rasa import. Importing this package

@@ -1,10 +1,20 @@
-"""Rasa's SQL tracker store (endpoints.yml), with one change: a conversation whose person
-confirmed "delete my data" is deleted instead of saved.
+"""Rasa's SQL tracker store (endpoints.yml names this class as `tracker_store`), with two changes.
 
-The action server cannot delete the conversation itself: the Rasa server saves the tracker
-after every message, inserting the events it has beyond those stored, so rows deleted from
-outside would be written back. Here the save that ends the deleting turn removes every row of
-the conversation instead; the reply has already gone to the channel by then, and the next
+**SQLite set up for a server that writes after every message.** Rasa opens its SQLite file in
+rollback-journal mode with full synchronous commits: every message's write waits for the disk
+to flush twice, and it waits inside the server's event loop, so every other conversation waits
+too (`make profile`: most of the tracker store's time was that flush, and reopening the file).
+In write-ahead-log mode with `synchronous=NORMAL` a commit appends to the log without a flush;
+the log is flushed at checkpoints. The database stays consistent after a crash of the process
+or the machine; a power cut may lose the last conversation turns, never the clinic's records
+(a separate database, clinic/records.py). Readers (the staff console) no longer block the
+writer, nor it them. PostgreSQL (DATABASE_URL) is used exactly as Rasa's own store uses it.
+
+**"Delete my data".** A conversation whose person confirmed the deletion is deleted instead of
+saved. The action server cannot delete the conversation itself: the Rasa server saves the
+tracker after every message, inserting the events it has beyond those stored, so rows deleted
+from outside would be written back. Here the save that ends the deleting turn removes every row
+of the conversation instead; the reply has already gone to the channel by then, and the next
 message finds no tracker and starts a new conversation (with its red-flag checks) from scratch.
 """
 
@@ -12,15 +22,36 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
 
 
-class ErasableSQLTrackerStore(SQLTrackerStore):
+def _write_ahead_log(dbapi_connection: Any, _connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class ClinicSQLTrackerStore(SQLTrackerStore):
+    engine: sa.engine.Engine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        rasas_engine = self.engine
+        if rasas_engine.dialect.name == "sqlite":
+            # Rasa's SQLite engine opens and closes a connection per read or write, and closing
+            # the last one flushes the log to disk: this one keeps its connections open.
+            rasas_engine.dispose()
+            engine = sa.create_engine(
+                rasas_engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            )
+            sa.event.listen(engine, "connect", _write_ahead_log)
+            self.engine = engine
+            self.sessionmaker = sa.orm.sessionmaker(bind=engine)
         # A failed insert's error message would otherwise quote the event: the person's words.
         self.engine.hide_parameters = True
 

@@ -27,12 +27,11 @@ from typing import List, Tuple
 
 import aiohttp
 
-from scripts.benchmark import BIN, REPORT, benchmark_messages, machine, our_servers, tree_rss_mb
+from scripts.benchmark import BIN, benchmark_messages, machine, our_servers, tree_rss_mb, write_section
 from settings import MODEL_FILE, PROJECT_DIR
 
 CONVERSATIONS = 4
 PUBLISHES = 5
-START, END = "<!-- publishing: start -->", "<!-- publishing: end -->"
 
 
 def passed_version(versions: Path, number: int) -> str:
@@ -115,7 +114,6 @@ def main() -> int:
     latencies, failures = outcome[0]
     latencies.sort()
     lines = [
-        START,
         "## Publishing under load",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()} with `make benchmark-publish`:",
@@ -131,16 +129,9 @@ def main() -> int:
         f"{statistics.median(latencies) * 1000:.0f} ms |",
         f"| one publish takes | {statistics.median(publish_seconds):.1f} s (median) |",
         "| Rasa server memory (MB): before, after each publish | " + ", ".join(f"{mb:.0f}" for mb in memory) + " |",
-        END,
     ]
-    section = "\n".join(lines)
-    print(section)
-    text = REPORT.read_text(encoding="utf-8")
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+    write_section("publishing", lines)
+    print("\n".join(lines))
     return 0
 
 

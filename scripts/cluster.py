@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional
 
 import requests
 
-from scripts.processes import PostgresServer, free_port, stop_process_group
+from scripts.processes import PostgresServer, free_port, server_pid, stop_process_group
 from settings import MODEL_FILE, PROJECT_DIR
 
 HAPROXY_TEMPLATE = PROJECT_DIR / "deploy" / "haproxy.cfg"
@@ -48,20 +48,6 @@ def _started(command: List[str], log: Path, env: Optional[Dict[str, str]] = None
         )
 
 
-def _pid_listening_on(port: int, program: bytes) -> int:
-    """The process whose command line names ``program`` and ``port`` (a replica's servers)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if program in command and str(port).encode() in command:
-            return int(entry.name)
-    raise RuntimeError(f"no {program.decode()} process on port {port}")
-
-
 @dataclass
 class Replica:
     """One Rasa server and the action server beside it (scripts/run-servers.sh)."""
@@ -76,16 +62,17 @@ class Replica:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def rasa_pid(self) -> int:
-        return _pid_listening_on(self.rasa_port, b"run")
+        return server_pid("rasa_plugins.server", f"RASA_PORT={self.rasa_port}")
 
     def action_pid(self) -> int:
-        return _pid_listening_on(self.action_port, b"actions")
+        return server_pid("actions.server", f"ACTION_PORT={self.action_port}")
 
     def ready(self) -> bool:
         try:
-            status = requests.get(f"{self.url}/status", timeout=2)
+            # /health: 200 once the model is loaded (rasa_plugins/server.py), with the API off.
+            health = requests.get(f"{self.url}/health", timeout=2)
             actions = requests.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
-            return status.ok and bool(status.json().get("model_id")) and actions.ok
+            return health.ok and actions.ok
         except requests.RequestException:
             return False
 
@@ -198,7 +185,7 @@ class Cluster:
 
     def _balancer_ready(self) -> bool:
         try:
-            return requests.get(f"{self.url}/status", timeout=2).ok
+            return requests.get(f"{self.url}/health", timeout=2).ok
         except requests.RequestException:
             return False
 

@@ -99,3 +99,19 @@ class PostgresServer:
     def stop(self) -> None:
         self.halt()
         shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def server_pid(module: str, setting: str) -> int:
+    """The process started as ``python -m module`` whose environment holds ``setting``
+    (e.g. "ACTION_PORT=5055"): one server of scripts/run-servers.sh among several."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in command and setting.encode() in environment:
+            return int(entry.name)
+    raise RuntimeError(f"no {module} process with {setting}")

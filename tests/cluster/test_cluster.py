@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import threading
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.servers
 CONVERSATIONS = 32
 UNAVAILABLE = "can't take requests right now"
 
+API_TOKEN = secrets.token_urlsafe(32)
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
@@ -40,7 +43,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             message = f"{program} is not installed (apt-get install redis-server haproxy; .ci/run does it)"
             pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
     workdir = tmp_path_factory.mktemp("cluster")
-    env = {"VERSIONS_DIR": str(workdir / "versions"), "PUBLISH_TOKEN_FILE": str(workdir / "publish.token")}
+    env = {
+        "VERSIONS_DIR": str(workdir / "versions"),
+        "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
+        # The tests read stored conversations through the HTTP API, as an operator would.
+        "RASA_API_TOKEN": API_TOKEN,
+    }
     running = Cluster(workdir, port=free_port(), staff_port=free_port(), env=env)
     try:
         running.start()
@@ -67,7 +75,9 @@ def text(replies: List[Dict[str, Any]]) -> str:
 
 def user_messages(cluster: Cluster, sender: str) -> List[str]:
     """The person's messages as the conversation store holds them, in order."""
-    tracker = requests.get(f"{cluster.url}/conversations/{sender}/tracker", timeout=30).json()
+    tracker = requests.get(
+        f"{cluster.url}/conversations/{sender}/tracker", params={"token": API_TOKEN}, timeout=30
+    ).json()
     return [event["text"] for event in tracker["events"] if event["event"] == "user"]
 
 

@@ -1,25 +1,30 @@
-"""The tracker store the Rasa server uses (endpoints.yml): a conversation whose person confirmed
-"delete my data" is deleted instead of saved, in SQLite and PostgreSQL."""
+"""The tracker store the Rasa server uses (endpoints.yml): what it stores is what Rasa's own SQL
+tracker store, and the staff console, read; a conversation whose person confirmed "delete my
+data" is deleted instead of saved, in SQLite and PostgreSQL."""
 
 import asyncio
+import sqlite3
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
-from rasa_plugins.tracker_store import ErasableSQLTrackerStore
+from rasa_plugins.tracker_store import ClinicSQLTrackerStore
+from settings import PROJECT_DIR
 
+PROJECT_DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
 DOMAIN = Domain.from_dict({"slots": {DATA_DELETED_SLOT: {"type": "bool", "mappings": [{"type": "custom"}]}}})
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def store(request, tmp_path):
     if request.param == "sqlite":
-        made = ErasableSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "conversations.db"))
+        made = ClinicSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "conversations.db"))
     else:
-        made = ErasableSQLTrackerStore(DOMAIN, host=request.getfixturevalue("postgres").new_database())
+        made = ClinicSQLTrackerStore(DOMAIN, host=request.getfixturevalue("postgres").new_database())
     yield made
     made.engine.dispose()
 
@@ -47,3 +52,33 @@ def test_an_ordinary_turn_is_saved_as_rasa_saves_it(store):
     tracker.update(BotUttered("Hi!"))
     asyncio.run(store.save(tracker))
     assert [event.type_name for event in asyncio.run(store.retrieve("me")).events] == ["user", "bot"]
+
+
+def a_turn(tracker: DialogueStateTracker, text: str) -> None:
+    tracker.update(UserUttered(text, {"name": "faq", "confidence": 0.97}))
+    tracker.update(ActionExecuted("utter_faq"))
+    tracker.update(BotUttered(f"an answer to {text}"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def test_every_turn_is_stored_and_read_back_by_rasas_own_store(tmp_path):
+    database = tmp_path / "conversations.db"
+    store = ClinicSQLTrackerStore(PROJECT_DOMAIN, dialect="sqlite", db=str(database))
+    tracker = DialogueStateTracker("patient-1", PROJECT_DOMAIN.slots)
+    for text in ("what is deep tissue massage", "does it hurt", "how long is a session"):
+        a_turn(tracker, text)
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("patient-1"))
+
+    reader = SQLTrackerStore(PROJECT_DOMAIN, dialect="sqlite", db=str(database))
+    stored = asyncio.run(reader.retrieve("patient-1"))
+    assert [event.text for event in stored.events if isinstance(event, BotUttered)] == [
+        "an answer to what is deep tissue massage",
+        "an answer to does it hurt",
+        "an answer to how long is a session",
+    ]
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT intent_name FROM events WHERE type_name = 'user'").fetchall()
+        # Written to the write-ahead log: no disk flush on every message.
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert rows == [("faq",)] * 3

@@ -16,7 +16,7 @@ import pytest
 import requests
 import socketio
 
-from scripts.processes import free_port, stop_process_group
+from scripts.processes import free_port, server_pid, stop_process_group
 from settings import MODEL_FILE, PROJECT_DIR
 from tests.support.services import TelegramBotAPI, Webhook, telegram_update
 
@@ -119,17 +119,7 @@ class Assistant:
 
     def action_server_pid(self) -> int:
         """The action server started by scripts/run-servers.sh for this assistant."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                command = (entry / "cmdline").read_bytes().split(b"\0")
-                environment = (entry / "environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"actions.server" in command and f"ACTION_PORT={self.action_port}".encode() in environment:
-                return int(entry.name)
-        raise RuntimeError("action server not found")
+        return server_pid("actions.server", f"ACTION_PORT={self.action_port}")
 
     def send(self, sender: str, message: str, timeout: float = 60) -> List[Dict[str, Any]]:
         """One message over the REST channel; returns the bot's replies."""
