@@ -20,6 +20,7 @@ from typing import Optional
 from rasa.core import run
 from rasa.core.utils import AvailableEndpoints, number_of_sanic_workers
 from rasa.utils.common import configure_logging_and_warnings, update_sanic_log_level
+from rasa.utils.log_utils import configure_structlog
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -53,6 +54,9 @@ def main() -> None:
     parser.add_argument("--endpoints", default="endpoints.yml")
     args = parser.parse_args()
     configure_logging_and_warnings(None, warn_only_once=True, filter_repeated_logs=True)  # LOG_LEVEL, as rasa's CLI
+    # Rasa's structured log (every message's text and slots at DEBUG) at the same level: left
+    # unconfigured, structlog prints DEBUG lines whatever LOG_LEVEL says.
+    configure_structlog()
 
     config = settings()
     endpoints = AvailableEndpoints.read_endpoints(args.endpoints)

@@ -8,7 +8,8 @@ In write-ahead-log mode with `synchronous=NORMAL` a commit appends to the log wi
 the log is flushed at checkpoints. The database stays consistent after a crash of the process
 or the machine; a power cut may lose the last conversation turns, never the clinic's records
 (a separate database, clinic/records.py). Readers (the staff console) no longer block the
-writer, nor it them. PostgreSQL (DATABASE_URL) is used exactly as Rasa's own store uses it.
+writer, nor it them. PostgreSQL (DATABASE_URL) is used as Rasa's own store uses it, with each pooled connection
+checked before use.
 
 **"Delete my data".** A conversation whose person confirmed the deletion is deleted instead of
 saved. The action server cannot delete the conversation itself: the Rasa server saves the
@@ -23,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
@@ -52,6 +53,13 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             sa.event.listen(engine, "connect", _write_ahead_log)
             self.engine = engine
             self.sessionmaker = sa.orm.sessionmaker(bind=engine)
+        else:
+            # A PostgreSQL restart cuts the pooled connections: each is checked before use, so
+            # the first message after a restart is answered instead of failing on a dead one.
+            rasas_engine.dispose()
+            url = rasas_engine.url
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         # A failed insert's error message would otherwise quote the event: the person's words.
         self.engine.hide_parameters = True
 

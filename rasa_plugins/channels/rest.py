@@ -68,7 +68,12 @@ class SafetyFirstRestInput(InputChannel):
             if body is None:
                 return response.json({"error": problem}, status=400)
             sender = str(body["sender"])
-            if await _another_channels(request, sender):
+            try:
+                belongs_elsewhere = await _another_channels(request, sender)
+            except Exception:  # the conversations' database is down: say so, not a server error
+                logger.exception("Reading a conversation's channel failed")
+                return response.json([{"recipient_id": sender, **unavailable_message()}])
+            if belongs_elsewhere:
                 return response.json({"error": "This conversation belongs to another channel."}, status=403)
             refusal = guard.refusal(sender, client_address(request), body["message"])
             if refusal:
