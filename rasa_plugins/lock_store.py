@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator, Optional
 from urllib.parse import urlparse
@@ -76,7 +77,7 @@ class SQLiteLockStore(LockStore):
 
     def update_lock(self, conversation_id: str) -> None:
         with self._exclusive():
-            super().update_lock(conversation_id)
+            keep_waiting_tickets(self, conversation_id)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         with self._exclusive():
@@ -105,10 +106,32 @@ class SharedLockStore(LockStore):
         return self.store.issue_ticket(conversation_id, lock_lifetime)
 
     def update_lock(self, conversation_id: str) -> None:
-        self.store.update_lock(conversation_id)
+        if isinstance(self.store, SQLiteLockStore):
+            self.store.update_lock(conversation_id)
+        else:
+            keep_waiting_tickets(self.store, conversation_id)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         self.store.cleanup(conversation_id, ticket_number)
+
+
+def keep_waiting_tickets(store: LockStore, conversation_id: str) -> None:
+    """Rasa's update_lock (run by every turn waiting for a conversation's lock, once a second),
+    except that only the ticket being served counts down its lifetime.
+
+    In Rasa every ticket expires LOCK_LIFETIME after it was issued. When a server dies holding a
+    conversation's lock, the next turn's ticket, issued a moment later, expired almost with the
+    dead one, and a busy server that missed the second between the two waited for ever (a 504
+    after haproxy's two minutes, `kill -9` test in tests/cluster/). Here a ticket still waiting
+    is kept alive; the dead one still expires on time."""
+    lock = store.get_lock(conversation_id)
+    if not lock:
+        return
+    lock.remove_expired_tickets()
+    alive_until = time.time() + LOCK_LIFETIME
+    for waiting in list(lock.tickets)[1:]:
+        waiting.expires = max(waiting.expires, alive_until)
+    store.save_lock(lock)
 
 
 def redis_lock_store(url: str) -> RedisLockStore:

@@ -63,3 +63,18 @@ def test_tickets_are_served_in_the_order_they_were_issued(tmp_path):
     first_process.cleanup("conversation-2", first)
     lock = second_process.get_lock("conversation-2")
     assert lock is not None and not lock.is_locked(second)
+
+
+def test_a_turn_waiting_behind_a_dead_servers_lock_gets_it_when_that_lock_expires(tmp_path):
+    """A server died holding the lock (its ticket is never released); the next turn's ticket,
+    issued just after with the same lifetime, must not expire while it waits."""
+    store = SQLiteLockStore(tmp_path / "locks.db")
+    store.issue_ticket("conversation-1", lock_lifetime=1.0)  # the dead server's turn
+
+    async def next_turn() -> float:
+        started = time.monotonic()
+        async with store.lock("conversation-1", lock_lifetime=1.0, wait_time_in_seconds=0.6):
+            return time.monotonic() - started
+
+    waited = asyncio.run(asyncio.wait_for(next_turn(), timeout=10))
+    assert 0.9 <= waited < 5
