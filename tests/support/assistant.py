@@ -69,6 +69,9 @@ class Assistant:
             ACTION_PORT=str(self.action_port),
             STAFF_PORT=str(free_port()),  # run-servers.sh starts the staff console too
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            # One Rasa process, whatever `make test` exports (make run's one per core): the
+            # message limits count per process; tests/cluster/ runs several.
+            RASA_PROCESSES="1",
             TRACKER_SQLITE_FILE=str(self.sqlite_file),
             LOCK_SQLITE_FILE=str(self.sqlite_file.with_name("locks.db")),
             CLINIC_SQLITE_FILE=str(self.clinic_db_file),
