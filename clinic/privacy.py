@@ -34,7 +34,7 @@ DATA_DELETED_SLOT = "data_deleted"
 KEPT_STATUSES = {"bookings": ("confirmed", "completed"), "referrals": ("arranged",)}
 REQUEST_KINDS = ("bookings", "referrals")
 
-# The tracker store's table, as Rasa's SQLTrackerStore creates it.
+# The tracker store's table, as Rasa's SQLTrackerStore creates it (the staff console reads it too).
 events = sa.Table(
     "events",
     sa.MetaData(),

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from clinic.privacy import events
 from knowledge import topics_by_id
 from red_flags.contract import CHECK, ESCALATION_INTENTS, INTENT_FOR_LEVEL, escalation_in, finding_in
 
@@ -43,19 +44,6 @@ NAME_SLOT = "patient_name"  # what the booking and referral forms store as the p
 # model) and the fallback itself (listed as a fallback).
 _NOT_MODEL_ANSWERS = ESCALATION_INTENTS | {INTENT_FOR_LEVEL[CHECK], FALLBACK_INTENT}
 _SILENT_ACTIONS = {"action_listen"}
-
-# The tracker store's table, as Rasa's SQLTrackerStore creates it.
-events = sa.Table(
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255), nullable=False),
-    sa.Column("type_name", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
 
 
 @functools.cache
