@@ -21,6 +21,7 @@ STORE_ERRORS = (SQLAlchemyError, OSError, RuntimeError)
 # Messages the form leaves to the rules: leaving the form and red flags. Questions about
 # the clinic or back pain are answered by a rule, and then the form asks again.
 LEAVE_INTENT = "stop"
+DELETE_INTENT = "delete_my_data"
 QUESTION_INTENTS = {
     "faq",
     "clinic_hours",
@@ -87,6 +88,9 @@ def is_for_the_rules(tracker: Tracker) -> bool:
     confidence = (message.get("intent") or {}).get("confidence") or 0
     text = message.get("text") or ""
     if intent in ESCALATION_INTENTS:
+        return True
+    if intent == DELETE_INTENT and confidence >= MIN_CONFIDENCE_TO_LEAVE:
+        # "Delete my data" (or the widget's button) leaves the form: data/privacy/rules.yml.
         return True
     if intent == LEAVE_INTENT:
         words = re.findall(r"[a-z']+", text.lower())

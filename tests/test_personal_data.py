@@ -90,6 +90,16 @@ def test_after_delete_my_data_neither_database_holds_the_person_and_safety_still
     assert "Zebedee" not in str(tracker["events"]) and tracker["slots"]["data_deleted"] is None
 
 
+def test_delete_my_data_in_the_middle_of_a_booking_leaves_the_form_and_deletes(assistant):
+    sender = new_sender()
+    assert "name" in text(assistant.send(sender, "I'd like to book a deep tissue massage next Tuesday afternoon"))
+    question = assistant.send(sender, "/delete_my_data")  # the widget's button, while the form asks a name
+    assert "delete this conversation" in text(question)
+    assert "I deleted this conversation" in text(assistant.send(sender, "/affirm"))
+    assert stored_events(assistant, sender) == 0
+    assert bookings(assistant, conversation_id=sender) == []
+
+
 def test_a_booking_the_clinic_confirmed_is_kept_and_the_reply_says_so(assistant):
     sender = new_sender()
     book(assistant, sender, PHONE_TYPED)
