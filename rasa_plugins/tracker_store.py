@@ -21,10 +21,12 @@ message finds no tracker and starts a new conversation (with its red-flag checks
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
@@ -68,6 +70,19 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self.delete_conversation(tracker.sender_id)
         else:
             await super().save(tracker)
+
+    def latest_input_channel(self, sender_id: str) -> Optional[str]:
+        """The channel of the conversation's latest message, as ``tracker.get_latest_input_channel()``
+        says, from that one row instead of the whole conversation (the REST channel asks before
+        every message)."""
+        with self.session_scope() as session:
+            row = (
+                session.query(self.SQLEvent.data)
+                .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.type_name == UserUttered.type_name)
+                .order_by(self.SQLEvent.id.desc())
+                .first()
+            )
+        return json.loads(row[0]).get("input_channel") if row else None
 
     def delete_conversation(self, sender_id: str) -> None:
         with self.session_scope() as session:

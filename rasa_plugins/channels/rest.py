@@ -23,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa_plugins.channels.guard import MessageGuard, client_address
+from rasa_plugins.tracker_store import ClinicSQLTrackerStore
 from rasa_plugins.unavailable import unavailable_message
 from red_flags.contract import is_escalation_payload
 from settings import settings
@@ -118,8 +119,14 @@ def _parse(request: Request) -> tuple[Optional[Dict[str, Any]], Optional[str]]:
 async def _another_channels(request: Request, sender: str) -> bool:
     """Whether ``sender`` names a conversation of another channel: a Telegram chat's id is a
     number anyone may guess, and REST may neither speak in that conversation nor read its replies."""
-    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
-    return (tracker.get_latest_input_channel() if tracker else None) not in (None, SafetyFirstRestInput.name())
+    store = request.app.ctx.agent.tracker_store
+    store = getattr(store, "tracker_store", store)  # Rasa wraps the configured store in a fail-safe one
+    if isinstance(store, ClinicSQLTrackerStore):
+        channel = store.latest_input_channel(sender)
+    else:
+        tracker = await store.retrieve(sender)
+        channel = tracker.get_latest_input_channel() if tracker else None
+    return channel not in (None, SafetyFirstRestInput.name())
 
 
 def _log_failure(turn: asyncio.Future[Any]) -> None:

@@ -82,3 +82,15 @@ def test_every_turn_is_stored_and_read_back_by_rasas_own_store(tmp_path):
         # Written to the write-ahead log: no disk flush on every message.
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert rows == [("faq",)] * 3
+
+
+def test_the_latest_messages_channel_is_read_without_the_whole_conversation(store):
+    tracker = DialogueStateTracker.from_events(
+        "chat-1",
+        [UserUttered("hi", input_channel="rest"), BotUttered("Hello"), UserUttered("/start", input_channel="telegram")],
+        DOMAIN.slots,
+    )
+    asyncio.run(store.save(tracker))
+    assert store.latest_input_channel("chat-1") == asyncio.run(store.retrieve("chat-1")).get_latest_input_channel()
+    assert store.latest_input_channel("chat-1") == "telegram"
+    assert store.latest_input_channel("nobody") is None
