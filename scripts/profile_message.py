@@ -17,6 +17,7 @@ import asyncio
 import functools
 import inspect
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -136,10 +137,19 @@ def timed_graph_runner(stopwatch: Stopwatch) -> type:
 
 
 def start_action_server(workdir: Path) -> Tuple[subprocess.Popen[bytes], str]:
+    """The action server as scripts/run-servers.sh starts it, answering only calls with the
+    secret (ACTION_SERVER_SECRET, set in this process too, so endpoints.yml sends it)."""
     port = free_port()
-    env = {**os.environ, "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"), "DATABASE_URL": "", "STAFF_WEBHOOK_URL": ""}
+    os.environ.setdefault("ACTION_SERVER_SECRET", secrets.token_urlsafe(32))
+    env = {
+        **os.environ,
+        "ACTION_PORT": str(port),
+        "CLINIC_SQLITE_FILE": str(workdir / "clinic.db"),
+        "DATABASE_URL": "",
+        "STAFF_WEBHOOK_URL": "",
+    }
     process = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        [str(BIN / "python"), "-m", "actions.server"],
         cwd=PROJECT_DIR,
         env=env,
         start_new_session=True,
