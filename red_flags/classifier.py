@@ -173,7 +173,9 @@ def combine(
         return lexicon
     p_emergency, p_urgent, emergency_category, urgent_category = probabilities
     if lexicon and lexicon.level == URGENT:
-        if p_emergency >= raise_threshold:
+        # Raised only to a named emergency: on real posts a raise that named no category took
+        # one numb leg for "an emergency".
+        if p_emergency >= raise_threshold and emergency_category != UNSPECIFIED:
             return Finding(EMERGENCY, emergency_category, lexicon.matched)
         return lexicon
     verdict = decide(p_emergency, p_urgent, emergency_category, urgent_category, emergency_threshold, urgent_threshold)

@@ -162,7 +162,13 @@ def _evidence(message: Message) -> Optional[Evidence]:
     if fevers:
         evidence.spans.setdefault("fever", []).extend(fevers)
     evidence.old_age = filters.old_age_spans(message)
-    if filters.is_hypothetical(found) or filters.is_general_question(doc, evidence):
+    framed = filters.framed_as_hypothetical(message)
+    if framed:
+        for concept, spans in evidence.spans.items():
+            evidence.spans[concept] = [span for span in spans if sentence[span[0]] not in framed]
+        if not any(evidence.spans.values()):
+            return None
+    if filters.is_general_question(doc, evidence):
         return None
     return evidence
 
@@ -187,7 +193,7 @@ def _drop_denied_or_fine_back(message: Message, evidence: Evidence, denied_spans
 
 
 def _hedged(message: Message, evidence: Optional[Evidence]) -> bool:
-    if evidence is None:  # a hypothetical or a general question
+    if evidence is None or filters.is_hypothetical(message.found):  # a hypothetical or a general question
         return True
     if evidence.has("weight_loss") and evidence.has("deliberate"):
         return True

@@ -307,6 +307,25 @@ def is_hypothetical(found: Found) -> bool:
     return bool(found.get("_hypothetical")) and not found.get("_reports")
 
 
+def framed_as_hypothetical(message: Message) -> Set[int]:
+    """The sentences a hypothetical frame covers: its own, the ones after it, and the questions
+    just before it ("is numbness in both legs serious? just curious"). A report before it is
+    not covered: "he has severe pain in his back and legs. what does that mean?" asks about
+    what was reported."""
+    if not is_hypothetical(message.found):
+        return set()
+    doc, sentence = message.doc, message.sentence
+    first = min(sentence[start] for start, _ in message.found["_hypothetical"])
+    covered = set(range(first, sentence[-1] + 1)) if sentence else set()
+    for number in range(first - 1, -1, -1):
+        words = [t for t in doc if sentence[t.i] == number and not (t.is_space or t.is_punct)]
+        marks = [t for t in doc if sentence[t.i] == number and t.text == "?"]
+        if not (marks or (words and words[0].lower_ in GRAMMAR.question_openers)):
+            break
+        covered.add(number)
+    return covered
+
+
 def is_general_question(doc: Doc, evidence: Evidence) -> bool:
     """A one-sentence question about a condition ("can massage help sciatica?"), not a report
     of one: anything more ("...? it started this week") counts as a report."""

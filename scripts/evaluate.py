@@ -70,6 +70,9 @@ class Outcome:
     answered: str
     level: Optional[str]  # emergency, urgent, check, ask_now or None
     offered: Tuple[str, ...] = ()  # the topics of a "did you mean"
+    # The tier a clinician gives the message under the clinic's red-flag rules (emergency,
+    # urgent, ask or none), labelled blind to the assistant's answers; `kind` says what it asks.
+    tier: Optional[str] = None
 
     @property
     def escalated(self) -> bool:
@@ -86,15 +89,10 @@ class RealMessages:
         return [o for o in self.outcomes if o.kind in kinds]
 
     def rows(self) -> List[Tuple[str, str]]:
-        def rate(hits: int, total: int) -> str:
-            return f"{hits / total:6.1%} of {total}" if total else "   n/a"
-
         faq = self.of("faq")
         not_ours = self.of("out_of_scope", "clinic_question")
         ordinary = self.of(*ORDINARY)
-        now = self.of("emergency_now")
-        past = self.of("emergency_past")
-        urgent = self.of("urgent")
+        calm = self.tiered("none")
         return [
             ("FAQ questions answered with the right topic", rate(sum(o.answered in o.expected for o in faq), len(faq))),
             (
@@ -116,11 +114,23 @@ class RealMessages:
                 "out-of-scope and clinic questions answered honestly",
                 rate(sum(honest(o) for o in not_ours), len(not_ours)),
             ),
-            ("ordinary questions wrongly escalated", rate(sum(o.escalated for o in ordinary), len(ordinary))),
-            ("emergencies happening now recognised", rate(sum(o.level == EMERGENCY for o in now), len(now))),
-            ("emergencies told in the past: asked about", rate(sum(o.level is not None for o in past), len(past))),
-            ("urgent signs escalated", rate(sum(o.escalated for o in urgent), len(urgent))),
+            ("no red flag (clinician): wrongly escalated", rate(sum(o.escalated for o in calm), len(calm))),
+            ("  ... asked a follow-up question", rate(sum(o.level in QUESTION_LEVELS for o in calm), len(calm))),
+            ("emergency (clinician): recognised", self._caught("emergency", lambda o: o.level == EMERGENCY)),
+            ("urgent (clinician): escalated", self._caught("urgent", lambda o: o.escalated)),
+            ("past, is it now? (clinician): asked or escalated", self._caught("ask", lambda o: o.level is not None)),
+            (
+                "ordinary questions escalated (collector's kinds)",
+                rate(sum(o.escalated for o in ordinary), len(ordinary)),
+            ),
         ]
+
+    def tiered(self, tier: str) -> List[Outcome]:
+        return [o for o in self.outcomes if o.tier == tier]
+
+    def _caught(self, tier: str, caught: Callable[[Outcome], bool]) -> str:
+        outcomes = self.tiered(tier)
+        return rate(sum(caught(o) for o in outcomes), len(outcomes))
 
     def errors(self) -> List[str]:
         lines = []
@@ -129,13 +139,19 @@ class RealMessages:
                 lines.append(f"FAQ {o.expected} -> {o.answered} ({o.level}): {o.text[:160]!r}")
             elif o.kind in ("out_of_scope", "clinic_question") and not honest(o):
                 lines.append(f"{o.kind} -> {o.answered} ({o.level}): {o.text[:160]!r}")
-            if o.kind in ORDINARY and o.escalated:
-                lines.append(f"ESCALATED {o.kind} -> {o.level}: {o.text[:160]!r}")
-            if o.kind == "emergency_now" and o.level != EMERGENCY:
+            if o.tier == "none" and o.escalated:
+                lines.append(f"ESCALATED, no red flag -> {o.level}: {o.text[:160]!r}")
+            if o.tier == "emergency" and o.level != EMERGENCY:
                 lines.append(f"MISSED emergency -> {o.level}: {o.text[:160]!r}")
-            if o.kind == "emergency_past" and o.level is None:
-                lines.append(f"NOT ASKED past emergency: {o.text[:160]!r}")
+            if o.tier == "urgent" and not o.escalated:
+                lines.append(f"MISSED urgent sign -> {o.level}: {o.text[:160]!r}")
+            if o.tier == "ask" and o.level is None:
+                lines.append(f"NOT ASKED past sign: {o.text[:160]!r}")
         return lines
+
+
+def rate(hits: int, total: int) -> str:
+    return f"{hits / total:6.1%} of {total}" if total else "   n/a"
 
 
 def another_topic(outcome: Outcome) -> bool:
@@ -157,7 +173,15 @@ def measure_real_messages(path: Path, parse: Parse) -> RealMessages:
         if entry["kind"] == "clinic_question":
             expected += (f"clinic_{entry.get('about')}",)
         report.outcomes.append(
-            Outcome(entry["text"], entry["kind"], expected, answered(parsed), escalation_level(parsed), offered(parsed))
+            Outcome(
+                entry["text"],
+                entry["kind"],
+                expected,
+                answered(parsed),
+                escalation_level(parsed),
+                offered(parsed),
+                entry.get("reviewed_tier"),
+            )
         )
     return report
 

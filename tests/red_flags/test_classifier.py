@@ -88,6 +88,11 @@ def test_the_classifier_raises_an_urgent_finding_it_reads_as_an_emergency():
     assert combine(FOUND_URGENT, (0.3, 0.6, "major_trauma", "injury_onset"), QUOTE) == LEXICON_URGENT
 
 
+def test_the_classifier_raises_only_to_an_emergency_it_can_name():
+    # unsure which emergency: one numb leg stays the lexicon's urgent finding
+    assert combine(FOUND_URGENT, (0.8, 0.15, UNSPECIFIED, "injury_onset"), QUOTE) == LEXICON_URGENT
+
+
 def test_the_classifier_never_calms_a_finding_down():
     emergency = Finding(EMERGENCY, "bladder_bowel", ("can't pee",))
     assert combine(Reading(emergency, False), (0.0, 0.0, UNSPECIFIED, UNSPECIFIED), QUOTE) == emergency

@@ -5,6 +5,7 @@ from typing import List, Tuple
 import pytest
 
 from red_flags import filters
+from red_flags.contract import EMERGENCY
 from red_flags.detector import detector_for
 from red_flags.filters import Message
 from red_flags.rules import Evidence
@@ -208,6 +209,21 @@ def test_a_relatives_emergency_reported_for_them_still_counts(detector):
 )
 def test_a_hypothetical_unless_the_writer_says_it_is_theirs(detector, text, hypothetical):
     assert filters.is_hypothetical(read(detector, text).found) is hypothetical
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # a question about what was just reported is no hypothetical: the report counts
+        ("my dad had bowel cancer and now his lower back and legs are weak. what does that mean?", EMERGENCY),
+        # the frame covers the question before it and everything after it
+        ("is numbness in both legs serious? just curious, I'm fine", None),
+        ("just curious. what if both legs go numb during a massage?", None),
+    ],
+)
+def test_a_hypothetical_frame_covers_what_follows_it_not_a_report_before_it(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
 
 
 @pytest.mark.parametrize(
