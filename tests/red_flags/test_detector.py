@@ -151,6 +151,8 @@ def test_misspelt_emergencies_are_recognised(detect, text):
         "my legs feel wobbly going down the stairs after leg day, back is tight",  # walking down, not falling
         "my gran is 88 and wants a hand massage, she coughs a lot but no back trouble",  # the back said to be well
         "fell off the bouncy castle at the party, bruised my ego, no pain",
+        "my uncle is in a lot of pain from his lung cancer, how do I get his doctor to listen?",  # no back
+        "my back aches and the pain often brings me to tears",  # crying, not tearing pain
         "no pins and needles or tingling down my legs, just tired muscles from work",  # "and" inside a symptom
         "checklist: 'loss of bladder control?' - no. 'saddle numbness?' - no. back only stiff",  # a form answered
         "my leg gave way at the finish line of the marathon, back a bit tight",
@@ -223,6 +225,7 @@ def test_each_sign_named_after_a_yes_escalates_at_its_tier(detect, title, payloa
     [
         ("I have a fever", URGENT, "fever_or_infection_risk", ("fever",)),
         ("I fell down the stairs this morning", EMERGENCY, "major_trauma", ("fell down the stairs",)),
+        ("I had breast cancer two years ago", URGENT, "cancer_history_or_weight_loss", ("cancer",)),
     ],
 )
 def test_a_sign_counts_with_back_pain_told_earlier_in_the_conversation(detect, text, level, category, quoted):
