@@ -1,4 +1,4 @@
-"""Chooses a FAQ question's topic with the response selector, word overlap and word meaning together.
+"""Chooses a FAQ question's topic with the response selector, word overlap and meaning together.
 
 Runs after the ResponseSelector (config.yml) and rewrites its choice and ranking with the
 fused scores of knowledge/retrieval.py: the selector's confidence, the TF-IDF similarity of
@@ -6,13 +6,13 @@ the message's lemmas to each topic's phrasings, and the (centred) cosine similar
 message to each topic's centroid in WordLlama's word-embedding space (nlp/word_embeddings.py),
 all learnt from the same training examples. The TF-IDF index and the centroids are stored in
 the model; the embedding table is read from the set-up's build/ directory, as the spaCy
-pipeline is. The topic-confidence fallback after it, the "did you mean" offer (actions/fallback.py) and the
-answer (Rasa's utter_faq) then all read the fused choice.
+pipeline is. The topic-confidence fallback after it, the "did you mean" offer
+(actions/fallback.py) and the answer (Rasa's utter_faq) then all read the fused choice.
 
 A message that asks two things ("how long do spasms last? and can I still go to the gym?")
-gets the first topic's answer; the other question's topic, found by its own words (the lexical
-signal only), is added as
-``also_asked``, and the response generator offers it as a button under the answer.
+gets the first topic's answer; the other question's topic, found by its own words (word
+overlap only), is added as ``also_asked``, and the response generator offers it as a button
+under the answer.
 """
 
 from __future__ import annotations
