@@ -49,7 +49,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish tune-fallback red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish tune-fallback tune-topics red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -134,6 +134,9 @@ benchmark-publish: setup  ## what patients notice while versions are published, 
 
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback
+
+tune-topics: setup  ## compare the topic weights and topic-confidence threshold on the development posts and our FAQ set
+	$(BIN)/python -m scripts.tune_topics
 
 red-flags-report: $(SPACY_PIPELINE)/meta.json  ## the red-flag lexicon's figures on the held-out set
 	$(BIN)/python -m red_flags.evaluate tests/red_flags/held_out.yml
