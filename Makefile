@@ -13,6 +13,8 @@ INSTALLED := $(VENV)/.installed-from-lock
 # checks that the three agree.
 SPACY_PIPELINE := build/spacy/en_back_pain
 MODEL := models/back-pain-assistant.tar.gz
+# WordLlama's tokenizer and word embeddings (nlp/word_embeddings.py), from the wheel wordllama.lock pins.
+WORD_EMBEDDINGS := build/wordllama
 TRAINING_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 KNOWLEDGE := $(wildcard knowledge/*.yml knowledge/*.py)
 # The red-flag classifier is trained with the model, on the development sets.
@@ -47,7 +49,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy train evaluate profile benchmark benchmark-publish tune-fallback red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish tune-fallback tune-topics red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,10 +65,19 @@ $(INSTALLED): requirements.lock .python-version
 $(SPACY_PIPELINE)/meta.json: $(INSTALLED) nlp/build_spacy_pipeline.py nlp/spelling.yml
 	$(BIN)/python -m nlp.build_spacy_pipeline $(SPACY_PIPELINE)
 
+# Only PyPI is reached: one wheel, its hash checked by pip, whatever this machine's platform.
+$(WORD_EMBEDDINGS)/embeddings.safetensors: $(INSTALLED) wordllama.lock nlp/word_embeddings.py
+	rm -rf build/downloads/wordllama
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
+		--platform manylinux2014_x86_64 --python-version 3.10 --implementation cp --abi cp310 \
+		-r wordllama.lock -d build/downloads/wordllama
+	$(BIN)/python -m nlp.word_embeddings build/downloads/wordllama/wordllama-*.whl
+	touch $@
+
 data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)
 	$(BIN)/python -m knowledge.generate
 
-$(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA) $(RED_FLAG_TRAINING) rasa_plugins/topic_retrieval.py
+$(MODEL): $(SPACY_PIPELINE)/meta.json $(WORD_EMBEDDINGS)/embeddings.safetensors data/faq/nlu.yml data/faq/responses.yml config.yml domain.yml $(TRAINING_DATA) $(RED_FLAG_TRAINING) rasa_plugins/topic_retrieval.py knowledge/retrieval.py
 	# --force: Rasa's cache cannot see a rebuilt spaCy pipeline (same path, new contents).
 	$(BIN)/rasa train --force --fixed-model-name back-pain-assistant --out models
 	touch $@
@@ -74,6 +85,7 @@ $(MODEL): $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml data/faq/responses.yml co
 setup: $(MODEL)  ## install, build and train whatever is missing or out of date
 
 spacy: $(SPACY_PIPELINE)/meta.json  ## build the spaCy pipeline
+embeddings: $(WORD_EMBEDDINGS)/embeddings.safetensors  ## download and check WordLlama's word embeddings
 data: data/faq/nlu.yml  ## regenerate the FAQ training data from knowledge/
 train: $(MODEL)  ## train the model if data or config changed
 
@@ -101,7 +113,7 @@ test: setup check  ## every test: unit, end to end, held-out NLU, conversation s
 	$(BIN)/pytest -m "not release_cycle"
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 
-test-fast: $(SPACY_PIPELINE)/meta.json data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
+test-fast: $(SPACY_PIPELINE)/meta.json $(WORD_EMBEDDINGS)/embeddings.safetensors data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
 	$(BIN)/pytest -m "not servers and not evaluation and not release_cycle"
 
 test-release-cycle: setup  ## teach, train, gate, preview and publish a real candidate in a copy of the project (15-20 min)
@@ -122,6 +134,9 @@ benchmark-publish: setup  ## what patients notice while versions are published, 
 
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback
+
+tune-topics: setup  ## compare the topic weights and topic-confidence threshold on the development posts and our FAQ set
+	$(BIN)/python -m scripts.tune_topics
 
 red-flags-report: $(SPACY_PIPELINE)/meta.json  ## the red-flag lexicon's figures on the held-out set
 	$(BIN)/python -m red_flags.evaluate tests/red_flags/held_out.yml

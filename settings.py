@@ -5,7 +5,8 @@ The values come from the environment so that one checkout serves `make run`, the
 deployment; the Makefile exports the defaults `make run` uses. Two files Python cannot reach
 state a path again, and tests/test_settings.py checks that they agree with this module:
 config.yml names the spaCy pipeline for Rasa's SpacyNLP (the spaCy pipeline path is read from
-there), and the Makefile names the trained model as a make target (MODEL).
+there), and the Makefile names the trained model and the word embeddings as make targets (MODEL,
+WORD_EMBEDDINGS).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def spacy_pipeline() -> Path:
     components: List[Dict[str, Any]] = config["pipeline"]
     [spacy_nlp] = [component for component in components if component["name"] == "SpacyNLP"]
     return PROJECT_DIR / spacy_nlp["model"]
+
+
+def word_embeddings_dir() -> Path:
+    """WordLlama's tokenizer and embedding table (nlp/word_embeddings.py), extracted by `make`
+    (WORD_EMBEDDINGS in the Makefile) from the wheel wordllama.lock pins."""
+    return PROJECT_DIR / "build" / "wordllama"
 
 
 @dataclass(frozen=True)

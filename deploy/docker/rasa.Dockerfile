@@ -16,6 +16,11 @@ RUN pip install pip==24.0 && pip install --no-deps -r requirements.lock && pip c
 COPY nlp/ nlp/
 COPY settings.py config.yml ./
 RUN python -m nlp.build_spacy_pipeline build/spacy/en_back_pain
+# WordLlama's word embeddings for topic retrieval, fetched as `make embeddings` does (hash-checked).
+COPY wordllama.lock ./
+RUN pip download --no-deps --require-hashes --only-binary :all: --platform manylinux2014_x86_64 \
+        --python-version 3.10 --implementation cp --abi cp310 -r wordllama.lock -d /tmp/wordllama \
+    && python -m nlp.word_embeddings /tmp/wordllama/wordllama-*.whl && rm -rf /tmp/wordllama
 
 FROM python:3.10-slim
 ARG MODEL=models/back-pain-assistant.tar.gz
@@ -31,6 +36,7 @@ RUN useradd --system --uid 10001 --gid 0 --home-dir /tmp --no-create-home assist
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app/build/spacy build/spacy
+COPY --from=build /app/build/wordllama build/wordllama
 COPY rasa_plugins/ rasa_plugins/
 COPY knowledge/ knowledge/
 COPY nlp/ nlp/

@@ -1,6 +1,8 @@
-"""The FAQ topic chosen by the selector and word overlap together (rasa_plugins/topic_retrieval.py),
-trained, stored and loaded as Rasa does, on docs of the project's spaCy pipeline."""
+"""The FAQ topic chosen by the selector, word overlap and word embeddings together
+(rasa_plugins/topic_retrieval.py), trained, stored and loaded as Rasa does, on docs of the
+project's spaCy pipeline."""
 
+import pickle
 from typing import Dict, List
 
 import pytest
@@ -10,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_plugins.topic_retrieval import TopicRetrieval
+from rasa_plugins.topic_retrieval import INDEX_FILE, TopicRetrieval
 from settings import spacy_pipeline
 
 TOPICS: Dict[str, List[str]] = {
@@ -25,8 +27,10 @@ def nlp():
     return spacy.load(spacy_pipeline())
 
 
-def config(lexical_weight: float) -> Dict[str, float]:
-    return {**TopicRetrieval.get_default_config(), "lexical_weight": lexical_weight}
+def config(lexical_weight: float, embedding_weight: float = 0.0) -> Dict[str, float]:
+    """Word overlap only unless told: the tests below were written for it."""
+    defaults = TopicRetrieval.get_default_config()
+    return {**defaults, "lexical_weight": lexical_weight, "embedding_weight": embedding_weight}
 
 
 def message(nlp, text: str, **data) -> Message:
@@ -41,7 +45,7 @@ def trained(nlp, tmp_path):
         message(nlp, text, intent="faq", intent_response_key=key) for key, texts in TOPICS.items() for text in texts
     ]
     examples.append(message(nlp, "hello there", intent="greet"))
-    component = TopicRetrieval(config(4.0), storage, resource)
+    component = TopicRetrieval(config(4.0, embedding_weight=2.0), storage, resource)
     component.train(TrainingData(examples, responses=RESPONSES))
     return storage, resource
 
@@ -106,3 +110,38 @@ def test_one_question_told_with_a_story_has_nothing_also_asked(nlp, trained):
     loaded = TopicRetrieval.load(config(4.0), storage, resource, execution_context=None)
     [parsed] = loaded.process([selector_guessing_parking(nlp)])
     assert parsed.get("also_asked") is None
+
+
+def selector_guessing_parking_for(nlp, story: str) -> Message:
+    guess = selector_guessing_parking(nlp)
+    return message(nlp, story, intent=guess.get("intent"), response_selector=guess.get("response_selector"))
+
+
+# Not one content word of the spasm topic's phrasings (spaCy counts "back" as a stop word).
+SAME_MEANING = "My lower back muscles keep cramping and seizing up. How many days until that settles down?"
+
+
+def test_a_story_in_other_words_gets_the_topic_nearest_in_meaning(nlp, trained):
+    storage, resource = trained
+    lexical_only = TopicRetrieval.load(config(4.0), storage, resource, execution_context=None)
+    with_meaning = TopicRetrieval.load(config(1.0, embedding_weight=4.0), storage, resource, execution_context=None)
+    [without] = lexical_only.process([selector_guessing_parking_for(nlp, SAME_MEANING)])
+    [parsed] = with_meaning.process([selector_guessing_parking_for(nlp, SAME_MEANING)])
+    assert without.get("response_selector")["faq"]["response"]["intent_response_key"] == "faq/clinic_parking"
+    assert parsed.get("response_selector")["faq"]["response"]["intent_response_key"] == "faq/back_spasm_duration"
+
+
+def test_the_default_config_fuses_all_three_signals():
+    defaults = TopicRetrieval.get_default_config()
+    assert defaults["lexical_weight"] > 0 and defaults["embedding_weight"] > 0
+
+
+def test_a_model_stored_before_the_embedding_signal_still_loads(nlp, trained):
+    storage, resource = trained
+    with storage.read_from(resource) as directory:
+        index, responses, _ = pickle.loads((directory / INDEX_FILE).read_bytes())
+        (directory / INDEX_FILE).write_bytes(pickle.dumps((index, responses)))
+    loaded = TopicRetrieval.load(config(4.0, embedding_weight=2.0), storage, resource, execution_context=None)
+    assert loaded._centroids is None
+    [parsed] = loaded.process([selector_guessing_parking(nlp)])
+    assert parsed.get("response_selector")["faq"]["response"]["intent_response_key"] == "faq/back_spasm_duration"
