@@ -8,6 +8,9 @@
   {"red_flag": {"level", "category", "matched"}} for widgets and monitoring.
 - A FAQ answer to a message that asked two things carries a button for the other question's
   topic (``also_asked``, rasa_plugins/topic_retrieval.py).
+- The follow-up question about serious signs (one weak sign) comes after the answer to what
+  the message asked, when its topic is known (``asked_topic``): the person gets their answer
+  and the safety question, not the question instead of the answer.
 - Payload shape per channel: socket.io emits a custom payload's `data` as the `bot_uttered`
   event's body, so there the payload is wrapped in `data` (the action server's replies do the
   same, actions/forms.py ``utter_with_payload``); responses in domain.yml stay channel-free.
@@ -29,6 +32,7 @@ from rasa.utils.endpoints import EndpointConfig
 from clinic.details import load_clinic
 from knowledge import topics_by_id
 from rasa_plugins import unavailable
+from rasa_plugins.topic_confidence import asked_topic
 from red_flags.categories import explain
 from red_flags.contract import PENDING_SLOT, RED_FLAG, confirmed_sign, finding_in
 
@@ -39,6 +43,7 @@ def _quoted(words) -> str:
 
 
 SOCKETIO = "socketio"
+WEAK_SIGN_QUESTION = "utter_red_flag_check"
 FAQ_ANSWER = "utter_faq/"
 ALSO_ASKED = "also_asked"  # rasa_plugins/topic_retrieval.py
 
@@ -79,6 +84,8 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
                 **kwargs,
             }
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if message and utter_action == WEAK_SIGN_QUESTION:
+            message = await self._after_the_answer(message, tracker, output_channel)
         button = _other_question_button(utter_action, tracker)
         if message and button:
             message["buttons"] = [*(message.get("buttons") or []), button]
@@ -88,6 +95,15 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
                 custom = {**custom, RED_FLAG: dict(finding)}
             message["custom"] = {"data": custom} if output_channel == SOCKETIO else custom
         return message
+
+    async def _after_the_answer(
+        self, question: Dict[str, Any], tracker: DialogueStateTracker, output_channel: str
+    ) -> Dict[str, Any]:
+        topic = asked_topic(tracker.latest_message.parse_data) if tracker.latest_message else None
+        answer = await super().generate(f"{FAQ_ANSWER}{topic}", tracker, output_channel) if topic else None
+        if not (answer and answer.get("text")):
+            return question
+        return {**question, "text": f"{answer['text']}\n\n{question['text']}"}
 
     @staticmethod
     def _red_flag(tracker: DialogueStateTracker) -> Optional[Dict[str, Any]]:

@@ -14,7 +14,7 @@ The threshold is chosen with ``make tune-fallback`` on datasets/tuning/ (see con
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,6 +25,19 @@ from rasa.shared.nlu.training_data.message import Message
 
 RETRIEVAL_INTENT = "faq"
 FALLBACK_INTENT = "nlu_fallback"
+
+
+def asked_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
+    """The FAQ topic a message asked about, when it was understood with confidence, even if the
+    red-flag layer then took the intent for a follow-up question ("my back aches more at night,
+    how often should I come in?"): the intent just below the red flag's is still "faq" only
+    when neither fallback took it (the red-flag component keeps the ranking). None otherwise."""
+    ranking = parse_data.get(INTENT_RANKING_KEY) or []
+    if len(ranking) < 2 or ranking[1].get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
+        return None
+    selected = (parse_data.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    key = (selected.get("response") or {}).get("intent_response_key")
+    return str(key).split("/", 1)[-1] if key else None
 
 
 def topic_confidence(message: Message) -> float:

@@ -25,7 +25,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from actions.fallback import MAX_SUGGESTIONS
-from red_flags.contract import EMERGENCY, ESCALATION_LEVELS, QUESTION_LEVELS, finding_in
+from rasa_plugins.topic_confidence import asked_topic
+from red_flags.contract import CHECK, EMERGENCY, ESCALATION_LEVELS, INTENT_FOR_LEVEL, QUESTION_LEVELS, finding_in
 from red_flags.evaluate import evaluate as evaluate_red_flags
 from red_flags.evaluate import finding_from_parse, load_set
 from settings import MODEL_FILE, PROJECT_DIR
@@ -42,8 +43,12 @@ Parse = Callable[[str], Dict[str, Any]]
 
 
 def answered(parse: Dict[str, Any]) -> str:
-    """What the person would get: a FAQ topic id, or the intent when it is not a FAQ answer."""
+    """What the person would get: a FAQ topic id, or the intent when it is not a FAQ answer. A
+    weak sign's follow-up question comes after the answer to the topic asked, when it is known
+    (rasa_plugins/response_generator.py)."""
     intent = parse["intent"]["name"]
+    if intent == INTENT_FOR_LEVEL[CHECK]:
+        return asked_topic(parse) or intent
     if intent != "faq":
         return intent
     return parse["response_selector"]["faq"]["response"]["intent_response_key"].split("/", 1)[-1]
@@ -155,8 +160,10 @@ def rate(hits: int, total: int) -> str:
 
 
 def another_topic(outcome: Outcome) -> bool:
-    """A topic's answer that is not one of the expected ones (no red-flag reply instead)."""
-    return outcome.answered not in outcome.expected and outcome.answered not in NOT_ANSWERED and not outcome.level
+    """A topic's answer that is not one of the expected ones (no red-flag reply instead; a weak
+    sign's follow-up question counts with the answer it comes after)."""
+    red_flag_reply = outcome.level in ESCALATION_LEVELS or outcome.answered.startswith("red_flag_")
+    return outcome.answered not in outcome.expected and outcome.answered not in NOT_ANSWERED and not red_flag_reply
 
 
 def honest(outcome: Outcome) -> bool:

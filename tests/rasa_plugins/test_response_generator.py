@@ -76,3 +76,38 @@ def test_replies_follow_the_details_file(tmp_path, monkeypatch):
         settings.cache_clear()
         load_clinic.cache_clear()
     assert "Lakeside Spine Care" in text and "112" in text
+
+
+def _tracker_after_a_weak_sign(ranking_below: str) -> DialogueStateTracker:
+    """A message with one weak sign that also asked a FAQ question, as the NLU marks it: the
+    red-flag intent first, the classifiers' own intent below it."""
+    message = UserUttered(
+        "my back aches more at night, how often should I come in?",
+        intent={"name": "red_flag_check", "confidence": 1.0},
+        parse_data={
+            "intent": {"name": "red_flag_check", "confidence": 1.0},
+            "intent_ranking": [
+                {"name": "red_flag_check", "confidence": 1.0},
+                {"name": ranking_below, "confidence": 0.9},
+            ],
+            "response_selector": {
+                "faq": {"response": {"intent_response_key": "faq/how_often_to_book", "confidence": 0.6}}
+            },
+            "red_flag_check": {"level": "check", "category": "night_pain", "matched": ["more at night"]},
+        },
+    )
+    return DialogueStateTracker.from_events("someone", [message])
+
+
+def test_a_weak_signs_question_comes_after_the_answer_to_what_was_asked():
+    domain = Domain.load([str(PROJECT_DIR / "domain.yml"), str(PROJECT_DIR / "data" / "faq" / "responses.yml")])
+    generator = ClinicResponseGenerator(domain=domain)
+    answer = asyncio.run(
+        generator.generate("utter_faq/how_often_to_book", DialogueStateTracker.from_events("x", []), "rest")
+    )
+    question = asyncio.run(generator.generate("utter_red_flag_check", _tracker_after_a_weak_sign("faq"), "rest"))
+    assert question["text"].startswith(answer["text"])
+    assert '"more at night"' in question["text"] and question["buttons"][0]["payload"] == "/deny"
+    # a topic the fallback did not trust is not answered: the question alone
+    alone = asyncio.run(generator.generate("utter_red_flag_check", _tracker_after_a_weak_sign("nlu_fallback"), "rest"))
+    assert alone["text"].startswith("Thanks for telling me about")

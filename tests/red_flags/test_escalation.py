@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from clinic.details import load_clinic
+from knowledge import topics_by_id
 from red_flags.detector import detector_for
 from settings import spacy_pipeline
 from tests.support.assistant import chat_over_socketio, started_assistant
@@ -84,6 +85,14 @@ def test_a_single_weak_sign_gets_a_follow_up_question_not_an_alarm(assistant):
     text = texts(replies)
     assert "do you also have any of these" in text
     assert not any("custom" in reply for reply in replies)
+
+
+def test_a_weak_sign_beside_a_question_gets_the_answer_then_the_follow_up_question(assistant):
+    replies = assistant.send(new_sender(), "my back aches more at night. does a deep tissue massage hurt?")
+    text = texts(replies)
+    answer = topics_by_id()["does_massage_hurt"].answer
+    assert answer in text and "do you also have any of these" in text
+    assert text.index(answer) < text.index("do you also have any of these")  # the answer first
 
 
 def test_a_yes_to_the_follow_up_question_asks_which_sign_and_declines_massage(assistant):
