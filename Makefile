@@ -65,13 +65,9 @@ $(INSTALLED): requirements.lock .python-version
 $(SPACY_PIPELINE)/meta.json: $(INSTALLED) nlp/build_spacy_pipeline.py nlp/spelling.yml
 	$(BIN)/python -m nlp.build_spacy_pipeline $(SPACY_PIPELINE)
 
-# Only PyPI is reached: one wheel, its hash checked by pip, whatever this machine's platform.
+# Only PyPI is reached: one wheel, its hash checked by pip (nlp/word_embeddings.py).
 $(WORD_EMBEDDINGS)/embeddings.safetensors: $(INSTALLED) wordllama.lock nlp/word_embeddings.py
-	rm -rf build/downloads/wordllama
-	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
-		--platform manylinux2014_x86_64 --python-version 3.10 --implementation cp --abi cp310 \
-		-r wordllama.lock -d build/downloads/wordllama
-	$(BIN)/python -m nlp.word_embeddings build/downloads/wordllama/wordllama-*.whl
+	$(BIN)/python -m nlp.word_embeddings
 	touch $@
 
 data/faq/nlu.yml data/faq/responses.yml &: $(INSTALLED) $(KNOWLEDGE)

