@@ -32,7 +32,7 @@ from rasa.utils.endpoints import EndpointConfig
 from clinic.details import load_clinic
 from knowledge import topics_by_id
 from rasa_plugins import unavailable
-from rasa_plugins.topic_confidence import asked_topic
+from rasa_plugins.topic_confidence import asked_but_not_understood, asked_topic
 from red_flags.categories import explain
 from red_flags.contract import PENDING_SLOT, RED_FLAG, confirmed_sign, finding_in
 
@@ -44,6 +44,7 @@ def _quoted(words) -> str:
 
 SOCKETIO = "socketio"
 WEAK_SIGN_QUESTION = "utter_red_flag_check"
+QUESTION_NOT_UNDERSTOOD = "utter_red_flag_check_question_not_understood"
 FAQ_ANSWER = "utter_faq/"
 ALSO_ASKED = "also_asked"  # rasa_plugins/topic_retrieval.py
 
@@ -99,8 +100,16 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
     async def _after_the_answer(
         self, question: Dict[str, Any], tracker: DialogueStateTracker, output_channel: str
     ) -> Dict[str, Any]:
-        topic = asked_topic(tracker.latest_message.parse_data) if tracker.latest_message else None
-        answer = await super().generate(f"{FAQ_ANSWER}{topic}", tracker, output_channel) if topic else None
+        """The follow-up question after the answer to what the message asked, or after saying
+        honestly that it is not understood (with the clinic's contact)."""
+        parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
+        topic = asked_topic(parse_data)
+        if topic:
+            answer = await super().generate(f"{FAQ_ANSWER}{topic}", tracker, output_channel)
+        elif asked_but_not_understood(parse_data):
+            answer = await super().generate(QUESTION_NOT_UNDERSTOOD, tracker, output_channel)
+        else:
+            answer = None
         if not (answer and answer.get("text")):
             return question
         return {**question, "text": f"{answer['text']}\n\n{question['text']}"}

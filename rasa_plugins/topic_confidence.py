@@ -25,6 +25,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 RETRIEVAL_INTENT = "faq"
 FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
+ASKS_QUESTION = "asks_question"  # set by rasa_plugins/topic_retrieval.py
 
 
 def asked_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
@@ -38,6 +40,15 @@ def asked_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
     selected = (parse_data.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
     key = (selected.get("response") or {}).get("intent_response_key")
     return str(key).split("/", 1)[-1] if key else None
+
+
+def asked_but_not_understood(parse_data: Mapping[str, Any]) -> bool:
+    """The message asked something (``asks_question``, rasa_plugins/topic_retrieval.py) that no
+    topic answers with confidence, and the red-flag layer then took the intent for a follow-up
+    question: the person is told so, with the clinic's contact, before that question."""
+    ranking = parse_data.get(INTENT_RANKING_KEY) or []
+    not_understood = len(ranking) >= 2 and ranking[1].get(INTENT_NAME_KEY) in (FALLBACK_INTENT, OUT_OF_SCOPE)
+    return not_understood and bool(parse_data.get(ASKS_QUESTION))
 
 
 def topic_confidence(message: Message) -> float:

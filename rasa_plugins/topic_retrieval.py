@@ -34,6 +34,7 @@ from spacy.tokens import Doc, Span
 from knowledge.retrieval import Ranking, Signal, TopicCentroids, TopicIndex, fuse
 from nlp.sentences import questions
 from nlp.word_embeddings import WordEmbeddings, word_embeddings
+from rasa_plugins.topic_confidence import ASKS_QUESTION
 from settings import word_embeddings_dir
 
 RETRIEVAL_INTENT = "faq"
@@ -130,6 +131,8 @@ class TopicRetrieval(GraphComponent):
             properties = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
             selected = properties.get(RETRIEVAL_INTENT)
             doc = message.get(SPACY_DOCS[TEXT])
+            if doc is not None:
+                message.set(ASKS_QUESTION, bool(questions(doc)), add_to_output=True)
             if not (self._index and selected and doc is not None):
                 continue
             selector = {

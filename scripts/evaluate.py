@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from actions.fallback import MAX_SUGGESTIONS
-from rasa_plugins.topic_confidence import asked_topic
+from rasa_plugins.topic_confidence import asked_but_not_understood, asked_topic
 from red_flags.contract import CHECK, EMERGENCY, ESCALATION_LEVELS, INTENT_FOR_LEVEL, QUESTION_LEVELS, finding_in
 from red_flags.evaluate import evaluate as evaluate_red_flags
 from red_flags.evaluate import finding_from_parse, load_set
@@ -44,10 +44,13 @@ Parse = Callable[[str], Dict[str, Any]]
 
 def answered(parse: Dict[str, Any]) -> str:
     """What the person would get: a FAQ topic id, or the intent when it is not a FAQ answer. A
-    weak sign's follow-up question comes after the answer to the topic asked, when it is known
+    weak sign's follow-up question comes after the answer to the topic asked, when it is known,
+    or after "I can't answer that" for a question no topic answers
     (rasa_plugins/response_generator.py)."""
     intent = parse["intent"]["name"]
     if intent == INTENT_FOR_LEVEL[CHECK]:
+        if asked_but_not_understood(parse):
+            return "nlu_fallback"  # "I can't answer that", with the clinic's contact
         return asked_topic(parse) or intent
     if intent != "faq":
         return intent

@@ -78,7 +78,7 @@ def test_replies_follow_the_details_file(tmp_path, monkeypatch):
     assert "Lakeside Spine Care" in text and "112" in text
 
 
-def _tracker_after_a_weak_sign(ranking_below: str) -> DialogueStateTracker:
+def _tracker_after_a_weak_sign(ranking_below: str, asks_question: bool = True) -> DialogueStateTracker:
     """A message with one weak sign that also asked a FAQ question, as the NLU marks it: the
     red-flag intent first, the classifiers' own intent below it."""
     message = UserUttered(
@@ -94,6 +94,7 @@ def _tracker_after_a_weak_sign(ranking_below: str) -> DialogueStateTracker:
                 "faq": {"response": {"intent_response_key": "faq/how_often_to_book", "confidence": 0.6}}
             },
             "red_flag_check": {"level": "check", "category": "night_pain", "matched": ["more at night"]},
+            "asks_question": asks_question,
         },
     )
     return DialogueStateTracker.from_events("someone", [message])
@@ -108,6 +109,10 @@ def test_a_weak_signs_question_comes_after_the_answer_to_what_was_asked():
     question = asyncio.run(generator.generate("utter_red_flag_check", _tracker_after_a_weak_sign("faq"), "rest"))
     assert question["text"].startswith(answer["text"])
     assert '"more at night"' in question["text"] and question["buttons"][0]["payload"] == "/deny"
-    # a topic the fallback did not trust is not answered: the question alone
-    alone = asyncio.run(generator.generate("utter_red_flag_check", _tracker_after_a_weak_sign("nlu_fallback"), "rest"))
-    assert alone["text"].startswith("Thanks for telling me about")
+    # a question no topic answers with confidence: said honestly, with the clinic's phone
+    honest = asyncio.run(generator.generate("utter_red_flag_check", _tracker_after_a_weak_sign("nlu_fallback"), "rest"))
+    assert honest["text"].startswith("I can't answer that question myself") and load_clinic().phone in honest["text"]
+    assert "do you also have any of these" in honest["text"]
+    # a message that asks nothing: the follow-up question alone
+    alone = _tracker_after_a_weak_sign("nlu_fallback", asks_question=False)
+    assert asyncio.run(generator.generate("utter_red_flag_check", alone, "rest"))["text"].startswith("Thanks for")

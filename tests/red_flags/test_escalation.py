@@ -95,6 +95,12 @@ def test_a_weak_sign_beside_a_question_gets_the_answer_then_the_follow_up_questi
     assert text.index(answer) < text.index("do you also have any of these")  # the answer first
 
 
+def test_a_weak_sign_beside_a_question_no_topic_answers_gets_an_honest_reply_then_the_question(assistant):
+    text = texts(assistant.send(new_sender(), "my back aches more at night. how much glucose is in an emergency kit?"))
+    assert "I can't answer that question myself" in text and load_clinic().phone in text
+    assert "do you also have any of these" in text
+
+
 def test_a_yes_to_the_follow_up_question_asks_which_sign_and_declines_massage(assistant):
     sender = new_sender()
     assistant.send(sender, "my back aches more at night")
