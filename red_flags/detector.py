@@ -141,7 +141,9 @@ def _evidence(message: Message) -> Optional[Evidence]:
                 continue
             if filters.denied_later_in_sentence(message, start, end, denied_after):
                 continue
-            if concept in GRAMMAR.past_events and sentence[start] in long_ago:
+            if concept in GRAMMAR.past_events and (
+                sentence[start] in long_ago or filters.in_comparison(message, start)
+            ):
                 continue
             if concept not in GRAMMAR.lasting_history and clause[start] in long_ago_clauses:
                 continue

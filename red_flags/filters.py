@@ -176,6 +176,23 @@ def in_idiom(message: Message, start: int, end: int) -> bool:
     return message.idiom_tokens.issuperset(range(start, end))
 
 
+def in_comparison(message: Message, start: int) -> bool:
+    """An event told as a comparison did not happen: "the sharp pain feels like when you miss a
+    step", "as if I'd been hit by a car": a simile ("like" and an opener, as ``_exertion``
+    reads them) or "as if/though" earlier in the clause. Only for events: a sensation compared
+    ("like when your foot falls asleep") is still the sensation."""
+    doc, clause = message.doc, message.clause
+    for token in reversed(doc[:start]):
+        if clause[token.i] != clause[start]:
+            return False
+        following = token.nbor().lower_ if token.i + 1 < len(doc) else ""
+        if token.lower_ == "like" and following in GRAMMAR.simile_openers:
+            return True
+        if token.lower_ in ("if", "though") and token.i > 0 and doc[token.i - 1].lower_ == "as":
+            return True
+    return False
+
+
 # --- resolved ---------------------------------------------------------------------------------------
 
 

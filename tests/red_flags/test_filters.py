@@ -5,7 +5,7 @@ from typing import List, Tuple
 import pytest
 
 from red_flags import filters
-from red_flags.contract import EMERGENCY
+from red_flags.contract import EMERGENCY, URGENT
 from red_flags.detector import detector_for
 from red_flags.filters import Message
 from red_flags.rules import Evidence
@@ -222,6 +222,21 @@ def test_a_hypothetical_unless_the_writer_says_it_is_theirs(detector, text, hypo
     ],
 )
 def test_a_hypothetical_frame_covers_what_follows_it_not_a_report_before_it(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # an event told as a comparison did not happen
+        ("the sharp pain in my back feels kind of like when you miss a step on the stairs", None),
+        ("my lower back is agony, it felt as if I had been hit by a car", None),
+        # the same event, happening
+        ("I missed a step on the stairs this morning and now my back hurts", URGENT),
+    ],
+)
+def test_an_event_told_as_a_comparison_does_not_count(detector, text, level):
     finding = detector(text)
     assert (finding.level if finding else None) == level
 
