@@ -9,7 +9,7 @@ becomes ``nlu_fallback`` and the dialogue asks "did you mean ...?" with the like
 (actions/fallback.py), then offers the clinic's contact: an honest answer, never another
 topic's.
 
-The threshold is chosen with ``make tune-fallback`` on datasets/tuning/ (see config.yml).
+The threshold is chosen with ``make tune-topics`` on the development posts and our own sets (see config.yml).
 """
 
 from __future__ import annotations
