@@ -49,7 +49,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish tune-fallback tune-topics red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish benchmark-training tune-fallback tune-topics red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -127,6 +127,9 @@ benchmark: setup  ## measure latency, throughput, load time and memory against a
 
 benchmark-publish: setup  ## what patients notice while versions are published, and memory over 5 publishes
 	$(BIN)/python -m scripts.benchmark_publish
+
+benchmark-training: setup  ## how long staff wait for a candidate: a new phrasing, a changed answer, a new topic
+	$(BIN)/python -m scripts.benchmark_training
 
 tune-fallback: setup  ## choose the FallbackClassifier threshold on the validation set
 	$(BIN)/python -m scripts.tune_fallback
