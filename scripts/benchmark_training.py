@@ -11,7 +11,6 @@ already): it is reported, not counted as a staff wait. Prints a table for docs/b
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,24 +19,10 @@ from pathlib import Path
 from typing import Callable, List, Tuple
 
 from clinic.details import load_clinic
-from settings import PROJECT_DIR, word_embeddings_dir
 from staff.console.content import Project, TopicForm
+from staff.releases import copy_project
 
 Change = Callable[[Project], None]
-
-
-def _copy_project(destination: Path) -> None:
-    """The committed files (not the measuring sets), with the built spaCy pipeline and embeddings."""
-    listed = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
-    for name in listed.stdout.splitlines():
-        source = PROJECT_DIR / name
-        if name.startswith("datasets/measuring/") or not source.is_file():
-            continue
-        (destination / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination / name)
-    (destination / "build").mkdir(exist_ok=True)
-    (destination / "build" / "spacy").symlink_to((PROJECT_DIR / "build" / "spacy").resolve())
-    (destination / "build" / "wordllama").symlink_to(word_embeddings_dir().resolve())
 
 
 def _train(copy: Path) -> float:
@@ -92,7 +77,7 @@ CHANGES: List[Tuple[str, Change, int]] = [
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="training-benchmark-") as scratch:
         copy = Path(scratch)
-        _copy_project(copy)
+        copy_project(copy)
         project = Project(copy, load_clinic().country)
         print(f"first training of the copy, no change (fills Rasa's cache): {_train(copy):.0f} s")
         print("| change | candidate after (s) | target (s) |")

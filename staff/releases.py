@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 from knowledge import KnowledgeError, generate
-from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings, version_model_file
+from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings, version_model_file, word_embeddings_dir
 
 # What a model is trained from: a change to any of these makes a new content hash.
 TRAINING_INPUTS = (
@@ -64,6 +65,23 @@ class Version:
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.folder / "version.json", json.dumps(asdict(self), indent=2))
+
+
+def copy_project(destination: Path) -> Path:
+    """Everything a training needs, for a throw-away copy of the project (the training benchmark,
+    the release-cycle test): the committed files (not the measuring sets: training never reads
+    them), and the built spaCy pipeline and word embeddings, linked."""
+    listed = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)  # noqa: S603, S607
+    for name in listed.stdout.splitlines():
+        source = PROJECT_DIR / name
+        if name.startswith("datasets/measuring/") or not source.is_file():
+            continue
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination / name)
+    (destination / "build").mkdir(exist_ok=True)
+    (destination / "build" / "spacy").symlink_to((PROJECT_DIR / "build" / "spacy").resolve())
+    (destination / "build" / "wordllama").symlink_to(word_embeddings_dir().resolve())
+    return destination
 
 
 def versions_dir() -> Path:

@@ -21,7 +21,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from scripts.processes import free_port, stop_process_group
-from settings import PROJECT_DIR, word_embeddings_dir
+from settings import PROJECT_DIR
 
 START_TIMEOUT = 60  # seconds
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -37,23 +37,6 @@ def copy_project_files(destination: Path) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         else:
             shutil.copyfile(source, target)
-    return destination
-
-
-def copy_whole_project(destination: Path) -> Path:
-    """Everything a training needs (the committed files, the spaCy pipeline, the word
-    embeddings), for a console that trains candidates from its own copy. Not the measuring data
-    sets: training never reads them."""
-    listed = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
-    for name in listed.stdout.splitlines():
-        source = PROJECT_DIR / name
-        if name.startswith("datasets/measuring/") or not source.is_file():
-            continue
-        (destination / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination / name)
-    (destination / "build").mkdir(exist_ok=True)
-    (destination / "build" / "spacy").symlink_to((PROJECT_DIR / "build" / "spacy").resolve())
-    (destination / "build" / "wordllama").symlink_to(word_embeddings_dir().resolve())
     return destination
 
 

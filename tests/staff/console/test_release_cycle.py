@@ -12,7 +12,8 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 
 from settings import settings
 from staff import releases
-from tests.support.console import StaffConsole, copy_whole_project
+from staff.releases import copy_project
+from tests.support.console import StaffConsole
 
 PASSWORD = "a long clinic password"
 TAUGHT = "hw much 4 an hour of massage at ur place"
@@ -45,7 +46,7 @@ def wait_for_job(console: StaffConsole, browser: requests.Session) -> str:
 
 @pytest.mark.release_cycle
 def test_a_taught_message_is_answered_by_the_next_version(tmp_path, monkeypatch):
-    project = copy_whole_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project")
     console = StaffConsole(tmp_path, project_dir=project)
     monkeypatch.setenv("VERSIONS_DIR", str(console.versions_dir))
     settings.cache_clear()
