@@ -131,8 +131,9 @@ class TopicRetrieval(GraphComponent):
             properties = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
             selected = properties.get(RETRIEVAL_INTENT)
             doc = message.get(SPACY_DOCS[TEXT])
+            asked = questions(doc) if doc is not None else []
             if doc is not None:
-                message.set(ASKS_QUESTION, bool(questions(doc)), add_to_output=True)
+                message.set(ASKS_QUESTION, bool(asked), add_to_output=True)
             if not (self._index and selected and doc is not None):
                 continue
             selector = {
@@ -150,7 +151,7 @@ class TopicRetrieval(GraphComponent):
                 "ranking": [{INTENT_RESPONSE_KEY: k, PREDICTED_CONFIDENCE_KEY: c} for k, c in ranking],
             }
             message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
-            also_asked = self._other_question(doc, ranking)
+            also_asked = self._other_question(asked, ranking)
             if also_asked:
                 message.set(ALSO_ASKED, also_asked, add_to_output=True)
         return messages
@@ -168,10 +169,9 @@ class TopicRetrieval(GraphComponent):
             signals.append((self._centroids.similarities(vector), self._embedding_weight))
         return signals
 
-    def _other_question(self, doc: Doc, ranking: Ranking) -> Optional[str]:
+    def _other_question(self, asked: List[Span], ranking: Ranking) -> Optional[str]:
         """The topic of a question in the message other than the one answered, if it names one."""
         assert self._index
-        asked = questions(doc)
         if len(asked) < 2:
             return None
         answered = ranking[0][0]
