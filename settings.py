@@ -131,7 +131,7 @@ def version_model_file(version_id: str) -> Path:
 def live_model_file() -> Optional[Path]:
     """The published (live) version's model, or None before any publish: the last line of
     VERSIONS_DIR/published.jsonl names it (staff/releases.py writes it; every Rasa process
-    reads it, rasa_plugins/channels/model_loader.py)."""
+    follows it, rasa_plugins/worker_pool.py)."""
     history = Path(settings().versions_dir) / "published.jsonl"
     try:
         lines = [line for line in history.read_text(encoding="utf-8").splitlines() if line.strip()]

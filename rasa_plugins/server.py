@@ -8,16 +8,21 @@
   size limit on every request body, access logs without query strings (web/security.py).
 - GET /health answers 200 once the model is loaded and 503 before, and tells nothing else, so
   a readiness check works without the API; / and /version, which tell Rasa's version, are gone.
+- Its processes (SANIC_WORKERS) move to a newly published model one at a time, with no pause
+  (rasa_plugins/worker_pool.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from functools import partial
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional
 
 from rasa.core import run
+from rasa.core.constants import DEFAULT_RESPONSE_TIMEOUT
 from rasa.core.utils import AvailableEndpoints, number_of_sanic_workers
 from rasa.utils.common import configure_logging_and_warnings, update_sanic_log_level
 from rasa.utils.log_utils import configure_structlog
@@ -25,7 +30,9 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from settings import settings
+from rasa_plugins.channels.model_loader import loadable
+from rasa_plugins.worker_pool import WorkerPool
+from settings import live_model_file, settings
 from web.security import secure
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,11 @@ async def health(request: Request) -> HTTPResponse:
 async def without_version_pages(request: Request) -> Optional[HTTPResponse]:
     """Rasa answers / and /version to anyone, API or not: which Rasa runs here is nobody's business."""
     return response.json({"error": "Not found."}, status=404) if request.path in ("/", "/version") else None
+
+
+async def load_given_model(endpoints: AvailableEndpoints, app: Any, loop: Any) -> None:
+    """Each worker loads the model its pool gave it (rasa_plugins/worker_pool.py)."""
+    await run.load_agent_on_start(str(app.ctx.model), endpoints, None, app, loop)
 
 
 def main() -> None:
@@ -71,17 +83,28 @@ def main() -> None:
         port=args.port,
         endpoints=endpoints,
     )
+    # Rasa sets its hour-long response timeout only with the API on; Sanic's own 60 s would
+    # answer a slow turn (a custom action waiting on a busy database) with a bare 503.
+    app.config.RESPONSE_TIMEOUT = DEFAULT_RESPONSE_TIMEOUT
     secure(app, config.widget_origins, config.max_request_bytes, any_origin_paths=ANY_ORIGIN_PATHS)
     app.register_middleware(without_version_pages, "request")
     app.add_route(health, "/health", methods=["GET"])
-    app.register_listener(partial(run.load_agent_on_start, args.model, endpoints, None), "before_server_start")
+    app.register_listener(partial(load_given_model, endpoints), "before_server_start")
     app.register_listener(run.close_resources, "after_server_stop")
     update_sanic_log_level()
     logger.info("HTTP API %s", "on (token or JWT required)" if api else "off (set RASA_API_TOKEN or RASA_JWT_SECRET)")
     # SANIC_WORKERS processes (RASA_PROCESSES in run-servers.sh), as `rasa run`: Rasa allows more
     # than one only with a lock store they share (endpoints.yml).
     workers = number_of_sanic_workers(endpoints.lock_store)
-    app.run(host="0.0.0.0", port=args.port, workers=workers, motd=False)  # noqa: S104 (the channels face the network)
+    default = Path(args.model)
+    pool = WorkerPool(app, "0.0.0.0", args.port, workers, lambda: model_to_serve(default))  # noqa: S104 (the channels face the network)
+    sys.exit(pool.serve())
+
+
+def model_to_serve(default: Path) -> Path:
+    """The published version's model, or else the one `make` trained."""
+    live = live_model_file()
+    return live if live and loadable(live) else default
 
 
 if __name__ == "__main__":

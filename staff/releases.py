@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
@@ -34,6 +35,7 @@ TRAINING_INPUTS = (
     "datasets/training/red_flags/*.yml",
 )
 ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
+SWITCH_TIMEOUT_SECONDS = 1800  # every worker of a server loading the model, one at a time, on a busy machine
 RED_FLAG_DEVELOPMENT = PROJECT_DIR / "datasets" / "training" / "red_flags"
 
 
@@ -321,12 +323,14 @@ def gate(version_id: str, progress=print) -> Dict[str, Any]:
 # --- publish and roll back -----------------------------------------------------------------------
 
 
-def publish(version_id: str, by: str) -> Version:
+def publish(version_id: str, by: str, switch: bool = True) -> Version:
+    """Makes a version whose gate passed the live one; with ``switch``, waits until every
+    running Rasa server serves it (load_into_servers)."""
     version = load(version_id)
     if not version.gate_passed:
         reasons = "; ".join((version.gate or {}).get("reasons") or ["its gate has not been run"])
         raise ReleaseError(f"Version {version.id} cannot be published: {reasons}.")
-    return _make_live(version, by)
+    return _make_live(version, by, switch)
 
 
 def restorable() -> List[str]:
@@ -334,7 +338,7 @@ def restorable() -> List[str]:
     return list(dict.fromkeys(entry["id"] for entry in reversed(_history())))[:ROLLBACK_DEPTH]
 
 
-def rollback(by: str, version_id: Optional[str] = None) -> Version:
+def rollback(by: str, version_id: Optional[str] = None, switch: bool = True) -> Version:
     published = restorable()
     if version_id is None:
         if len(published) < 2:
@@ -342,10 +346,10 @@ def rollback(by: str, version_id: Optional[str] = None) -> Version:
         version_id = published[1]
     elif version_id not in published:
         raise ReleaseError(f"Version {version_id} is not among the last {ROLLBACK_DEPTH} published versions.")
-    return _make_live(load(version_id), by)
+    return _make_live(load(version_id), by, switch)
 
 
-def _make_live(version: Version, by: str) -> Version:
+def _make_live(version: Version, by: str, switch: bool) -> Version:
     if not version.model.is_file():
         raise ReleaseError(f"The model of version {version.id} is missing.")
     entry = {"id": version.id, "at": _now(), "by": by}
@@ -354,26 +358,38 @@ def _make_live(version: Version, by: str) -> Version:
     path = versions_dir() / "published.jsonl"
     lines = [json.dumps(e) for e in [*_history(), entry]]
     _write_atomically(path, "\n".join(lines) + "\n")
-    load_into_servers(version.model)
+    if switch:
+        load_into_servers(version.model)
     return version
 
 
 def load_into_servers(model: Path) -> None:
-    """Loads the model into each running Rasa server (RASA_SERVER_URLS), one after the other,
-    each answering with its old model until the new one is ready
-    (rasa_plugins/channels/model_loader.py)."""
+    """Switches each running Rasa server (RASA_SERVER_URLS) to ``model``, the live version's,
+    one after the other, and waits until every worker process of each runs it. Each server keeps
+    answering with its old model until a new worker has loaded the new one
+    (rasa_plugins/worker_pool.py)."""
     import requests
 
     headers = {"Authorization": f"Bearer {publish_token()}"}
     for url in settings().rasa_server_urls:
         try:
             response = requests.post(
-                f"{url}/webhooks/model/load", json={"model_file": str(model)}, headers=headers, timeout=600
+                f"{url}/webhooks/model/load", json={"model_file": str(model)}, headers=headers, timeout=30
             )
+            if response.status_code != 202:
+                raise ReleaseError(f"The assistant at {url} refused the model (HTTP {response.status_code}).")
+            deadline = time.monotonic() + SWITCH_TIMEOUT_SECONDS
+            while True:
+                status = requests.get(f"{url}/webhooks/model/status", headers=headers, timeout=30).json()
+                if status.get("failed") == model.name:
+                    raise ReleaseError(f"The assistant at {url} could not load the model; it keeps the old one.")
+                if status.get("workers") and {w["model"] for w in status["workers"]} == {model.name}:
+                    break
+                if time.monotonic() > deadline:
+                    raise ReleaseError(f"The assistant at {url} did not switch within {SWITCH_TIMEOUT_SECONDS} s.")
+                time.sleep(1)
         except requests.RequestException as error:
             raise ReleaseError(f"The assistant at {url} could not be reached ({error.__class__.__name__}).") from None
-        if response.status_code != 200:
-            raise ReleaseError(f"The assistant at {url} refused the model (HTTP {response.status_code}).")
 
 
 def describe(versions: Iterable[Version]) -> List[Dict[str, str]]:

@@ -549,13 +549,26 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         by = request.ctx.account.name
         try:
             if rollback:
-                version = await asyncio.to_thread(releases.rollback, by, version_id)
+                version = releases.rollback(by, version_id, switch=False)
             else:
-                version = await asyncio.to_thread(releases.publish, known_version(version_id).id, by)
+                version = releases.publish(known_version(version_id).id, by, switch=False)
         except releases.ReleaseError as problem:
             return versions_page(request, 409, problem=str(problem))
         logger.info("%s %s %s", by, "rolled back to" if rollback else "published", version.id)
-        return versions_page(request, notice=f"Version {version.id} is live.")
+        # The servers switch process by process, minutes on a busy machine: longer than a page
+        # may wait. They follow the live version on their own; this only starts them at once.
+        request.app.add_task(switch_servers(version))
+        return versions_page(
+            request,
+            notice=f"Version {version.id} is live. The assistant switches to it one process at a time "
+            "over the next minutes, answering all the while.",
+        )
+
+    async def switch_servers(version: releases.Version) -> None:
+        try:
+            await asyncio.to_thread(releases.load_into_servers, version.model)
+        except releases.ReleaseError:
+            logger.exception("Version %s is live, but a Rasa server did not switch to it", version.id)
 
     @app.post("/versions/<version_id>/publish")
     async def publish(request: Request, version_id: str) -> HTTPResponse:

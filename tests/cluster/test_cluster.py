@@ -28,6 +28,9 @@ from clinic import records
 from clinic.details import load_clinic
 from scripts.cluster import Cluster
 from scripts.processes import free_port
+from settings import MODEL_FILE, publish_token, settings
+from staff import releases
+from tests.staff.test_releases import version_of
 
 pytestmark = pytest.mark.servers
 CONVERSATIONS = 32
@@ -120,6 +123,26 @@ def test_32_conversations_at_once_across_both_replicas_are_stored_once_in_order_
     stored = [row["conversation_id"] for row in bookings(cluster)]
     assert sorted(stored) == sorted(senders)
     assert served_by == {replica.name for replica in cluster.replicas}  # haproxy spread the turns
+
+
+def test_a_publish_reaches_both_replicas_while_patients_keep_getting_answers(cluster, monkeypatch):
+    monkeypatch.setenv("RASA_SERVER_URLS", cluster.replica_urls)
+    for name in ("VERSIONS_DIR", "PUBLISH_TOKEN_FILE"):
+        monkeypatch.setenv(name, cluster.env[name])
+    settings.cache_clear()
+    version = version_of(MODEL_FILE, "maria", {"passed": True, "reasons": []})
+    answers: List[str] = []
+    with ThreadPoolExecutor(1) as pool:
+        publishing = pool.submit(releases.publish, version.id, "maria")
+        while not publishing.done():
+            answers.append(text(send(cluster, f"pub-{uuid.uuid4().hex[:8]}", "what is deep tissue massage?")))
+        publishing.result()
+    settings.cache_clear()
+    assert answers and all(answers)
+    token = {"Authorization": f"Bearer {publish_token()}"}
+    for replica in cluster.replicas:
+        status = requests.get(f"{replica.url}/webhooks/model/status", headers=token, timeout=30).json()
+        assert [worker["model"] for worker in status["workers"]] == [version.model.name], replica.name
 
 
 def test_with_redis_down_the_assistant_says_it_cannot_answer_and_recovers_when_it_is_back(cluster):

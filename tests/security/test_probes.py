@@ -73,7 +73,8 @@ def test_a_conversation_can_be_neither_read_nor_rewritten_and_an_emergency_stays
         ("POST", "/model/train"),
         ("POST", "/conversations/someone/messages"),
         ("POST", "/conversations/someone/execute"),
-        ("POST", "/webhooks/model/load"),  # the publish route: needs the publish token
+        ("POST", "/webhooks/model/load"),  # the publish routes: need the publish token
+        ("GET", "/webhooks/model/status"),
     ],
 )
 def test_the_http_api_and_model_loading_are_refused(servers, method, path):
