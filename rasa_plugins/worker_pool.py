@@ -21,6 +21,7 @@ runs is written to the file WORKER_STATUS_FILE names, for GET /webhooks/model/st
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import logging
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 STATUS_FILE_VARIABLE = "WORKER_STATUS_FILE"
 READY_TIMEOUT_SECONDS = 900  # a model load on a busy machine; a stuck worker is given up after this
 STOP_TIMEOUT_SECONDS = 30  # Sanic's graceful shutdown (15 s) and a margin
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 _fork = multiprocessing.get_context("fork")
 
@@ -69,7 +71,7 @@ def read_status() -> dict:
         return {}
 
 
-def _serve(app: Sanic, sock: Any, model: Path, ready: Event) -> None:
+def _serve(app: Sanic, sock: Any, model: Path, ready: Event, supervisor: int) -> None:
     """A worker: loads ``model`` (the app's before_server_start listener reads app.ctx.model),
     then accepts connections; SIGTERM stops it gracefully."""
     # The supervisor's handlers came with the fork: until Sanic sets its own (once the model is
@@ -77,6 +79,11 @@ def _serve(app: Sanic, sock: Any, model: Path, ready: Event) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    # A server killed outright (kill -9, out of memory) takes its workers with it, as one
+    # process would go: no orphan keeps answering with a model nobody follows any more.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != supervisor:  # it died before the line above
+        return
     app.ctx.model = model
     app.ctx.ready = ready
     app.run(sock=sock, workers=1, motd=False)
@@ -152,7 +159,7 @@ class WorkerPool:
 
     def _start(self, model: Path) -> Worker:
         ready = _fork.Event()
-        process = _fork.Process(target=_serve, args=(self.app, self.sock, model, ready), daemon=True)
+        process = _fork.Process(target=_serve, args=(self.app, self.sock, model, ready, os.getpid()), daemon=True)
         process.start()
         return Worker(process, model, ready)
 

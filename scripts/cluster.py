@@ -170,6 +170,7 @@ class Cluster:
             ACTION_SERVER_URL=f"http://127.0.0.1:{replica.action_port}/webhook",
             RASA_PROCESSES="1",
             STAFF_CONSOLE="off",
+            SANIC_PROXIES_COUNT="1",  # haproxy's X-Forwarded-For names the client (deploy/haproxy.cfg)
         )
         replica.process = _started(
             [str(PROJECT_DIR / "scripts" / "run-servers.sh")], self.workdir / f"{replica.name}.log", env

@@ -1,6 +1,6 @@
 """What every chat channel checks before a message reaches the assistant: its length, and how
 many messages its conversation and its sender's address sent in the last minute (web/limits.py,
-counted in this process). A message refused here gets a friendly reply in the channel's usual
+counted where every Rasa process sees the count). A message refused here gets a friendly reply in the channel's usual
 shape, never an error, so a person who types fast or pastes a whole letter is told what to do;
 the words are with the widget's, in widget/texts.json (`too_long`, `slow_down`).
 """
@@ -14,7 +14,7 @@ from sanic.request import Request
 
 from clinic.details import load_clinic
 from settings import PROJECT_DIR, Settings
-from web.limits import RateLimiter
+from web.limits import RateLimiter, shared_counts
 
 TEXTS_FILE = PROJECT_DIR / "widget" / "texts.json"
 
@@ -22,8 +22,9 @@ TEXTS_FILE = PROJECT_DIR / "widget" / "texts.json"
 class MessageGuard:
     def __init__(self, config: Settings) -> None:
         self.max_characters = config.max_message_characters
-        self.per_conversation = RateLimiter(config.messages_per_minute_per_conversation)
-        self.per_address = RateLimiter(config.messages_per_minute_per_address)
+        counts = shared_counts(config.redis_url, config.lock_sqlite_file)
+        self.per_conversation = RateLimiter("conversation", config.messages_per_minute_per_conversation, counts)
+        self.per_address = RateLimiter("address", config.messages_per_minute_per_address, counts)
         texts: Dict[str, str] = json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
         phone = load_clinic().phone
         self.too_long = texts["too_long"].format(limit=f"{self.max_characters:,}", phone=phone)

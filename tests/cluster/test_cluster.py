@@ -51,6 +51,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
         # The tests read stored conversations through the HTTP API, as an operator would.
         "RASA_API_TOKEN": API_TOKEN,
+        # Every test's patients write from this one machine, as fast as it answers; the limits,
+        # counted across the replicas, are tested in tests/security/ and tests/web/.
+        "MESSAGES_PER_MINUTE_PER_ADDRESS": "100000",
+        "MESSAGES_PER_MINUTE_PER_CONVERSATION": "100000",
     }
     running = Cluster(workdir, port=free_port(), staff_port=free_port(), env=env)
     try:
