@@ -55,7 +55,11 @@ async def without_version_pages(request: Request) -> Optional[HTTPResponse]:
 
 async def load_given_model(endpoints: AvailableEndpoints, app: Any, loop: Any) -> None:
     """Each worker loads the model its pool gave it (rasa_plugins/worker_pool.py)."""
-    await run.load_agent_on_start(str(app.ctx.model), endpoints, None, app, loop)
+    agent = await run.load_agent_on_start(str(app.ctx.model), endpoints, None, app, loop)
+    # Rasa logs a model it cannot load and serves on without one, answering nothing: a worker
+    # ends instead, so its pool keeps the old workers and reports the model as failed.
+    if not agent.is_ready():
+        raise RuntimeError(f"could not load the model {Path(app.ctx.model).name}")
 
 
 def main() -> None:

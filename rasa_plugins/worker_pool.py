@@ -140,9 +140,13 @@ class WorkerPool:
                 while not (self.stopping or self.woken) and time.monotonic() < next_check:
                     time.sleep(0.2)
                 self.woken = False
-                if not self.stopping:
+                if self.stopping:
+                    break
+                try:
                     self._replace_dead_workers()
                     self._follow_live_version()
+                except Exception:  # the workers answer on; a supervisor that died would take them along
+                    logger.exception("Could not look after the Rasa workers; trying again at the next check")
             return 0
         finally:
             for worker in self.workers:
@@ -201,8 +205,9 @@ class WorkerPool:
                     continue
                 new = self._start(live)
                 if not self._wait_until_ready(new):
-                    logger.error("Could not load the published model %s; the old one keeps answering", live.name)
-                    self.failed = live
+                    if not self.stopping:
+                        logger.error("Could not load the published model %s; the old one keeps answering", live.name)
+                        self.failed = live
                     break
                 self.workers[index] = new
                 self._stop_worker(old)

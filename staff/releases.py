@@ -359,8 +359,23 @@ def _make_live(version: Version, by: str, switch: bool) -> Version:
     lines = [json.dumps(e) for e in [*_history(), entry]]
     _write_atomically(path, "\n".join(lines) + "\n")
     if switch:
-        load_into_servers(version.model)
+        switch_servers(version)
     return version
+
+
+def switch_servers(version: Version) -> None:
+    """Moves the running servers to the live ``version``; if one cannot load it, the version is
+    taken back off the record, so every server returns to (or stays on) the one before."""
+    try:
+        load_into_servers(version.model)
+    except ReleaseError:
+        history = _history()
+        if history and history[-1]["id"] == version.id:
+            path = versions_dir() / "published.jsonl"
+            _write_atomically(path, "".join(json.dumps(e) + "\n" for e in history[:-1]))
+            version.published.pop()
+            version.save()
+        raise
 
 
 def load_into_servers(model: Path) -> None:
@@ -382,7 +397,7 @@ def load_into_servers(model: Path) -> None:
             while True:
                 status = requests.get(f"{url}/webhooks/model/status", headers=headers, timeout=30).json()
                 if status.get("failed") == model.name:
-                    raise ReleaseError(f"The assistant at {url} could not load the model; it keeps the old one.")
+                    raise ReleaseError(f"The assistant at {url} could not load the model; the one before stays live.")
                 if status.get("workers") and {w["model"] for w in status["workers"]} == {model.name}:
                     break
                 if time.monotonic() > deadline:

@@ -566,9 +566,9 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
 
     async def switch_servers(version: releases.Version) -> None:
         try:
-            await asyncio.to_thread(releases.load_into_servers, version.model)
+            await asyncio.to_thread(releases.switch_servers, version)
         except releases.ReleaseError:
-            logger.exception("Version %s is live, but a Rasa server did not switch to it", version.id)
+            logger.exception("A Rasa server could not switch to version %s; it was taken back", version.id)
 
     @app.post("/versions/<version_id>/publish")
     async def publish(request: Request, version_id: str) -> HTTPResponse:

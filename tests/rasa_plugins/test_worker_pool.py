@@ -113,6 +113,22 @@ def test_a_publish_moves_every_process_to_the_new_version_and_no_patient_message
     assert releases.live().id == version.id
 
 
+def test_a_version_whose_model_cannot_load_is_taken_back_and_the_assistant_answers_on(publishing_to, tmp_path):
+    assistant = publishing_to
+    # With no version published (the fixture's fresh versions folder), the trained model runs.
+    until(lambda: {w["model"] for w in workers(assistant)} == {MODEL_FILE.name}, "back on the trained model")
+    before = workers(assistant)
+    broken_model = tmp_path / "broken.tar.gz"
+    broken_model.write_bytes(b"not a model")
+    broken = version_of(broken_model, "maria", {"passed": True, "reasons": []})
+    code, _ = run("publish", broken.id, "--by", "maria")
+    assert code == 1
+    assert releases.live() is None or releases.live().id != broken.id
+    assert releases.load(broken.id).published == []
+    assert [w["model"] for w in workers(assistant)] == [w["model"] for w in before]
+    assert "deep tissue" in assistant.send("after-a-broken-publish", "what is deep tissue massage?")[0]["text"].lower()
+
+
 def test_a_process_that_dies_is_replaced_and_the_other_answers_meanwhile(two_processes, monkeypatch):
     assistant = two_processes
     monkeypatch.setenv("PUBLISH_TOKEN_FILE", str(assistant.publish_token_file))
