@@ -3,10 +3,12 @@ live version, publish it, roll back. The staff console and `python -m staff` bot
 
 Every version lives in its own folder, ``VERSIONS_DIR/<id>/``: the model (``model.tar.gz``)
 and ``version.json`` (content hash of the files it was trained from, who trained it and when,
-the gate's report, who published it and when). ``VERSIONS_DIR/published.jsonl`` is the
-history of publications, newest last; its last line is the live version. Files, not a
-database table, because the models are files anyway and a second Rasa server only needs the
-same folder to find the live one.
+whether it was fine-tuned from the live model or trained in full and why, the gate's report,
+who published it and when). A candidate whose change keeps the live model's labels is
+fine-tuned from it (minutes less, ``train``); the gate judges it like any other.
+``VERSIONS_DIR/published.jsonl`` is the history of publications, newest last; its last line
+is the live version. Files, not a database table, because the models are files anyway and a
+second Rasa server only needs the same folder to find the live one.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class Version:
     created_by: str
     gate: Optional[Dict[str, Any]] = None
     published: List[Dict[str, str]] = field(default_factory=list)  # {"at", "by"} per publication
-    # {"finetuned_from": model, "epoch_fraction": F} or {"full": [why]}; None before fine-tuning existed
+    # {"finetuned_from": version, "model", "epoch_fraction"} or {"full": [why]}; None before fine-tuning existed
     training: Optional[Dict[str, Any]] = None
 
     @property
@@ -182,9 +184,11 @@ def validate() -> None:
 def train(created_by: str, progress=print, full: bool = False) -> Version:
     """Validates, then trains a candidate from the current files. When the change keeps every
     label of the live model (a new phrasing, a changed answer), the live model is fine-tuned
-    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`); otherwise (a new
-    topic, intent, response, slot, form, action or a changed config.yml) it is trained in full.
-    Both use Rasa's cache (no --force); the version records which it was and why."""
+    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`, without Rasa's cache);
+    otherwise (a new topic, intent, response, slot, form or action, a changed trained setting
+    in config.yml, or ``full``) the candidate is trained in full with Rasa's cache (no --force),
+    which can only skip what the change left alone: a new phrasing or answer changes the NLU
+    training data, so every NLU component trains again. The version records which it was and why."""
     progress("Checking the training data...")
     validate()
     digest = content_hash()
@@ -206,7 +210,12 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
             # Without Rasa's cache: its keys do not say which model a featurizer's vocabulary was
             # extended from, so a cached one could feed the live model's weights other columns.
             _run([*command, *finetune], "Fine-tuning", {"RASA_MAX_CACHE_SIZE": "0"})
-            version.training = {"finetuned_from": str(base), "epoch_fraction": FINETUNE_EPOCH_FRACTION}
+            current = live()
+            version.training = {
+                "finetuned_from": current.id if current else "the model `make` trained",
+                "model": str(base),
+                "epoch_fraction": FINETUNE_EPOCH_FRACTION,
+            }
         except ReleaseError as problem:
             # Rasa refused or failed where the check above saw no obstacle: staff still get a candidate.
             reasons = [f"fine-tuning failed: {problem}"]
@@ -527,9 +536,18 @@ def describe(versions: Iterable[Version]) -> List[Dict[str, str]]:
             {
                 "version": version.id + (" (live)" if current and current.id == version.id else ""),
                 "trained": f"{version.created_at} by {version.created_by}",
+                "how": _how_trained(version.training),
                 "gate": "passed" if version.gate_passed else ("refused" if version.gate else "not run"),
                 "why": "; ".join(gate_report.get("reasons") or []),
                 "published": ", ".join(f"{p['at']} by {p['by']}" for p in version.published),
             }
         )
     return rows
+
+
+def _how_trained(training: Optional[Dict[str, Any]]) -> str:
+    if not training:
+        return ""
+    if "finetuned_from" in training:
+        return f"fine-tuned from {training['finetuned_from']}"
+    return "full: " + "; ".join(training.get("full") or [])
