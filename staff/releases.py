@@ -202,9 +202,12 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "train", "--out", str(version.folder), "--fixed-model-name", version.id]
     base = live_model()
-    reasons = ["asked for"] if full else full_training_reasons(project_dir(), base)
+    try:
+        reasons = ["asked for"] if full else full_training_reasons(project_dir(), base)
+    except Exception as error:  # a live model this code cannot read: train in full rather than stop
+        reasons = [f"the live model could not be compared ({error.__class__.__name__}: {error})"]
     if not reasons:
-        progress(f"Fine-tuning the live model {base.name} (about a minute)...")
+        progress(f"Fine-tuning the live model ({base.name})...")
         try:
             finetune = ["--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
             # Without Rasa's cache: its keys do not say which model a featurizer's vocabulary was
@@ -218,7 +221,7 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
             }
         except ReleaseError as problem:
             # Rasa refused or failed where the check above saw no obstacle: staff still get a candidate.
-            reasons = [f"fine-tuning failed: {problem}"]
+            reasons = [str(problem)]
     if reasons:
         progress("Training in full (a few minutes): " + "; ".join(reasons) + "...")
         _run(command, "Training")
@@ -227,9 +230,10 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     return version
 
 
-# What fine-tuning may not change: the names of what the model predicts. Rasa's own check
-# (its FinetuningValidator, fingerprints stored in the model) misses new FAQ topics: they are
-# labels of the response selector, not intents.
+# What fine-tuning may not change: the names of what the model predicts or fills. Rasa refuses
+# to fine-tune when they change (its FinetuningValidator, whose fingerprints the model stores)
+# but cannot say which changed; they are named here for staff, and Rasa's fingerprints are
+# compared as well, for what names do not show (the trained settings in config.yml).
 LABEL_KINDS = ("intent", "FAQ topic", "response", "entity", "slot", "form", "action")
 RASA_FINGERPRINTS = {
     "fingerprint-config": "config.yml changed",
