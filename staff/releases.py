@@ -41,7 +41,7 @@ TRAINING_INPUTS = (
 )
 # Of each model's epochs (config.yml), when fine-tuning the live model; chosen by measurement
 # (docs/benchmarks.md, "How long staff wait for a candidate").
-FINETUNE_EPOCH_FRACTION = 0.2
+FINETUNE_EPOCH_FRACTION = 0.1
 ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
 RED_FLAG_DEVELOPMENT = PROJECT_DIR / "datasets" / "training" / "red_flags"
 

@@ -1,6 +1,6 @@
 """Which candidates are fine-tuned from the live model and which are trained in full
 (staff/releases.py, `full_training_reasons`): a change that keeps every label the model
-predicts (a new phrasing, a changed answer) is fine-tuned in about a minute; a new topic,
+predicts (a new phrasing, a changed answer) is fine-tuned, in half the time; a new topic,
 intent, response or slot needs a full training. Each change is made with the console's own
 code in a copy of the project; no model is trained."""
 
