@@ -103,13 +103,16 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
+        # Trained again also when fine-tuning (Rasa then calls load() first): the live model's
+        # classifier has not seen the new phrasings as "no red flag".
         # Every phrasing the assistant is trained on is, by construction, not a red flag.
         examples = development_examples(self._config["development_sets"]) + [
             (example.get(TEXT), NO_RED_FLAG) for example in training_data.intent_examples
         ]
         nlp = self._detector.nlp
+        # Only a model fine-tuning loaded has one: it starts from the live model's weights.
         self._model = RedFlagModel.train(
-            [normalise(nlp(text.lower())) for text, _ in examples], [label for _, label in examples]
+            [normalise(nlp(text.lower())) for text, _ in examples], [label for _, label in examples], self._model
         )
         with self._model_storage.write_to(self._resource) as directory:
             (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model.pipeline))

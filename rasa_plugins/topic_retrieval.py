@@ -93,6 +93,8 @@ class TopicRetrieval(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
+        # Built anew from every phrasing, also when fine-tuning (Rasa then calls load() first):
+        # a few seconds, and the index and centroids of the live model know no new phrasing.
         phrasings: Dict[str, List[str]] = defaultdict(list)
         texts: Dict[str, List[str]] = defaultdict(list)
         for example in training_data.intent_examples:

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -105,14 +106,34 @@ class RedFlagModel:
         self.pipeline = pipeline
 
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[str]) -> RedFlagModel:
+    def train(cls, texts: Sequence[str], labels: Sequence[str], start: Optional[RedFlagModel] = None) -> RedFlagModel:
+        """Trains on ``texts``; from the weights of ``start`` (the live model's, when the
+        assistant is fine-tuned) for every n-gram it knew. The problem is convex, so the result
+        is the one a training from zero reaches (within the solver's tolerance), in about a
+        fifth of the iterations when little changed."""
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
             TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
         )
-        pipeline = make_pipeline(features, LogisticRegression(C=10, max_iter=3000, class_weight="balanced"))
-        pipeline.fit(list(texts), list(labels))
-        return cls(pipeline)
+        matrix = features.fit_transform(list(texts))
+        regression = LogisticRegression(C=10, max_iter=3000, class_weight="balanced")
+        if start is not None and sorted(set(labels)) == list(start.pipeline.classes_):
+            regression.set_params(warm_start=True)
+            regression.coef_, regression.intercept_ = start.weights_for(features.get_feature_names_out())
+        regression.fit(matrix, list(labels))
+        return cls(make_pipeline(features, regression))
+
+    def weights_for(self, names: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """This model's coefficients rearranged for the n-grams ``names`` (0 for a new one),
+        and its intercepts."""
+        features, regression = self.pipeline.steps[0][1], self.pipeline.steps[-1][1]
+        known = {name: i for i, name in enumerate(features.get_feature_names_out())}
+        coefficients = np.zeros((regression.coef_.shape[0], len(names)))
+        pairs = [(j, known[name]) for j, name in enumerate(names) if name in known]
+        if pairs:
+            new, old = (list(column) for column in zip(*pairs, strict=True))
+            coefficients[:, new] = regression.coef_[:, old]
+        return coefficients, regression.intercept_.copy()
 
     def most_alarming(self, doc: Doc) -> Tuple[Probabilities, Span]:
         """The probabilities of the message's most alarming piece (``pieces``), and that piece;

@@ -2,36 +2,52 @@
 
 The staff issue's targets: a new phrasing or a changed answer gives a candidate in 90 s or
 less, a new topic in 4 minutes or less. Measured as the console does it: ``python -m staff
-train`` (validation, then `rasa train` with Rasa's cache) in a throw-away copy of the project,
-one change after another, each made with the console's own code (staff/console/content.py).
-The first training of the copy, with no change, fills the cache for it (if `make train` has not
-already): it is reported, not counted as a staff wait. Prints a table for docs/benchmarks.md.
+train`` (validation, then `rasa train`: fine-tuning the live model when no label changed, else
+a full training with Rasa's cache) in a throw-away copy of the project, one change after
+another, each made with the console's own code (staff/console/content.py). The live model is
+the one `make train` trained (models/), copied in. A change that was fine-tuned is trained
+again with ``--full``, for the other path's time. Each row says which path it took and the
+machine's load average when it started. ``--keep DIR`` keeps the copy and its candidates
+(for comparing the fine-tuned and the full candidate with ``staff.releases.measure``).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from clinic.details import load_clinic
+from settings import MODEL_FILE
 from staff.console.content import Project, TopicForm
 from staff.releases import copy_project
 
 Change = Callable[[Project], None]
 
 
-def _train(copy: Path) -> float:
+def _train(copy: Path, *options: str) -> Tuple[float, str]:
+    """Seconds until the candidate was there, and which path it took."""
     environment = {**os.environ, "STAFF_PROJECT_DIR": str(copy), "VERSIONS_DIR": str(copy / "var" / "versions")}
     started = time.monotonic()
-    subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "staff", "train"], cwd=copy, env=environment, check=True, capture_output=True
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "staff", "train", *options], cwd=copy, env=environment, check=True, capture_output=True
     )
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    version_id = done.stdout.decode().split()[-1]
+    training = json.loads((copy / "var" / "versions" / version_id / "version.json").read_text())["training"]
+    path = "fine-tuned" if "finetuned_from" in training else "full: " + "; ".join(training["full"])
+    return seconds, f"{path} ({version_id})"
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def _new_phrasing(project: Project) -> None:
@@ -74,17 +90,32 @@ CHANGES: List[Tuple[str, Change, int]] = [
 ]
 
 
-def main() -> int:
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="an empty folder to keep the copy and its candidates in")
+    args = parser.parse_args(argv)
+    if not MODEL_FILE.is_file():
+        print(f"No live model to fine-tune: {MODEL_FILE} is missing (make train).", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory(prefix="training-benchmark-") as scratch:
-        copy = Path(scratch)
+        copy = args.keep or Path(scratch)
+        copy.mkdir(parents=True, exist_ok=True)
         copy_project(copy)
+        (copy / "models").mkdir(exist_ok=True)
+        shutil.copyfile(MODEL_FILE, copy / "models" / MODEL_FILE.name)
         project = Project(copy, load_clinic().country)
-        print(f"first training of the copy, no change (fills Rasa's cache): {_train(copy):.0f} s")
-        print("| change | candidate after (s) | target (s) |")
-        print("|---|---|---|")
+        print("| change | path (version) | candidate after (s) | target (s) | load average at start |")
+        print("|---|---|---|---|---|")
         for name, change, target in CHANGES:
             change(project)
-            print(f"| {name} | {_train(copy):.0f} | {target} |", flush=True)
+            runs: List[Tuple[str, ...]] = [()]
+            while runs:
+                options = runs.pop()
+                load = _load()
+                seconds, path = _train(copy, *options)
+                print(f"| {name} | {path} | {seconds:.0f} | {target} | {load} |", flush=True)
+                if path.startswith("fine-tuned"):
+                    runs.append(("--full",))
     return 0
 
 

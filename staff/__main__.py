@@ -11,7 +11,7 @@ records what staff decided about a request, and runs the staff console and its a
     python -m staff user list
     python -m staff user remove maria
     python -m staff console                           # the web console on STAFF_PORT (5002)
-    python -m staff train                             # check, then train a candidate; prints its id last
+    python -m staff train [--full]                    # check, then train a candidate; prints its id last
     python -m staff gate ID                           # compare it with the live version; exit 0 if it passes
     python -m staff publish ID                        # put it live (refused unless its gate passed)
     python -m staff rollback [VERSION]                # back to the previous (or the named) published version
@@ -112,7 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("console", help="run the staff console, a web app on STAFF_PORT")
     releases_by = argparse.ArgumentParser(add_help=False)
     releases_by.add_argument("--by", default=getpass.getuser(), help="who does it, for the record (default: you)")
-    commands.add_parser("train", parents=[releases_by], help="check the files, then train a candidate version")
+    train = commands.add_parser("train", parents=[releases_by], help="check the files, then train a candidate version")
+    train.add_argument(
+        "--full", action="store_true", help="train from scratch even when fine-tuning the live model would do"
+    )
     commands.add_parser("gate", help="compare a candidate with the live version").add_argument("id")
     commands.add_parser("publish", parents=[releases_by], help="put a version that passed its gate live").add_argument(
         "id"
@@ -145,7 +148,7 @@ def _release_command(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         if args.command == "train":
-            out.write(releases.train(args.by, progress).id + "\n")
+            out.write(releases.train(args.by, progress, full=args.full).id + "\n")
         elif args.command == "gate":
             report = releases.gate(args.id, progress)
             out.write(json.dumps(report, indent=2) + "\n")

@@ -3,10 +3,12 @@ live version, publish it, roll back. The staff console and `python -m staff` bot
 
 Every version lives in its own folder, ``VERSIONS_DIR/<id>/``: the model (``model.tar.gz``)
 and ``version.json`` (content hash of the files it was trained from, who trained it and when,
-the gate's report, who published it and when). ``VERSIONS_DIR/published.jsonl`` is the
-history of publications, newest last; its last line is the live version. Files, not a
-database table, because the models are files anyway and a second Rasa server only needs the
-same folder to find the live one.
+whether it was fine-tuned from the live model or trained in full and why, the gate's report,
+who published it and when). A candidate whose change keeps the live model's labels is
+fine-tuned from it (minutes less, ``train``); the gate judges it like any other.
+``VERSIONS_DIR/published.jsonl`` is the history of publications, newest last; its last line
+is the live version. Files, not a database table, because the models are files anyway and a
+second Rasa server only needs the same folder to find the live one.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set
 
 from knowledge import KnowledgeError, generate
 from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings, version_model_file, word_embeddings_dir
+
+if TYPE_CHECKING:  # Rasa is imported only where needed: it takes seconds
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.importers.importer import TrainingDataImporter
 
 # What a model is trained from: a change to any of these makes a new content hash.
 TRAINING_INPUTS = (
@@ -34,6 +40,9 @@ TRAINING_INPUTS = (
     "knowledge/*.yml",
     "datasets/training/red_flags/*.yml",
 )
+# Of each model's epochs (config.yml), when fine-tuning the live model; chosen by measurement
+# (docs/benchmarks.md, "How long staff wait for a candidate").
+FINETUNE_EPOCH_FRACTION = 0.1
 ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
 SWITCH_TIMEOUT_SECONDS = 1800  # every worker of a server loading the model, one at a time, on a busy machine
 RED_FLAG_DEVELOPMENT = PROJECT_DIR / "datasets" / "training" / "red_flags"
@@ -51,6 +60,8 @@ class Version:
     created_by: str
     gate: Optional[Dict[str, Any]] = None
     published: List[Dict[str, str]] = field(default_factory=list)  # {"at", "by"} per publication
+    # {"finetuned_from": version, "model", "epoch_fraction"} or {"full": [why]}; None before fine-tuning existed
+    training: Optional[Dict[str, Any]] = None
 
     @property
     def folder(self) -> Path:
@@ -148,8 +159,10 @@ def live_model() -> Path:
 # --- train ---------------------------------------------------------------------------------------
 
 
-def _run(command: List[str], what: str) -> str:
-    result = subprocess.run(command, cwd=project_dir(), capture_output=True, text=True)  # noqa: S603
+def _run(command: List[str], what: str, environment: Optional[Dict[str, str]] = None) -> str:
+    result = subprocess.run(  # noqa: S603
+        command, cwd=project_dir(), capture_output=True, text=True, env={**os.environ, **(environment or {})}
+    )
     if result.returncode:
         problems = [line for line in (result.stdout + result.stderr).splitlines() if _is_problem(line)]
         raise ReleaseError(f"{what} failed:\n" + "\n".join(problems[-20:] or ["(no details)"]))
@@ -170,9 +183,14 @@ def validate() -> None:
     _run([rasa, "data", "validate", "--fail-on-warning"], "Checking the training data")
 
 
-def train(created_by: str, progress=print) -> Version:
-    """Validates, then trains a candidate from the current files. Rasa's cache is used (no
-    --force), so only what changed is trained again."""
+def train(created_by: str, progress=print, full: bool = False) -> Version:
+    """Validates, then trains a candidate from the current files. When the change keeps every
+    label of the live model (a new phrasing, a changed answer), the live model is fine-tuned
+    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`, without Rasa's cache);
+    otherwise (a new topic, intent, response, slot, form or action, a changed trained setting
+    in config.yml, or ``full``) the candidate is trained in full with Rasa's cache (no --force),
+    which can only skip what the change left alone: a new phrasing or answer changes the NLU
+    training data, so every NLU component trains again. The version records which it was and why."""
     progress("Checking the training data...")
     validate()
     digest = content_hash()
@@ -183,14 +201,151 @@ def train(created_by: str, progress=print) -> Version:
         created_by=created_by,
     )
     version.folder.mkdir(parents=True, exist_ok=True)
-    progress("Training (a few minutes)...")
     rasa = str(Path(sys.executable).with_name("rasa"))
-    _run(
-        [rasa, "train", "--out", str(version.folder), "--fixed-model-name", version.id],
-        "Training",
-    )
+    command = [rasa, "train", "--out", str(version.folder), "--fixed-model-name", version.id]
+    base = live_model()
+    try:
+        reasons = ["asked for"] if full else full_training_reasons(project_dir(), base)
+    except Exception as error:  # a live model this code cannot read: train in full rather than stop
+        reasons = [f"the live model could not be compared ({error.__class__.__name__}: {error})"]
+    if not reasons:
+        progress(f"Fine-tuning the live model ({base.name})...")
+        try:
+            finetune = ["--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
+            # Without Rasa's cache: its keys do not say which model a featurizer's vocabulary was
+            # extended from, so a cached one could feed the live model's weights other columns.
+            _run([*command, *finetune], "Fine-tuning", {"RASA_MAX_CACHE_SIZE": "0"})
+            current = live()
+            version.training = {
+                "finetuned_from": current.id if current else "the model `make` trained",
+                "model": str(base),
+                "epoch_fraction": FINETUNE_EPOCH_FRACTION,
+            }
+        except ReleaseError as problem:
+            # Rasa refused or failed where the check above saw no obstacle: staff still get a candidate.
+            reasons = [str(problem)]
+    if reasons:
+        progress("Training in full (a few minutes): " + "; ".join(reasons) + "...")
+        _run(command, "Training")
+        version.training = {"full": reasons}
     version.save()
     return version
+
+
+# What fine-tuning may not change: the names of what the model predicts or fills. Rasa refuses
+# to fine-tune when they change (its FinetuningValidator, whose fingerprints the model stores)
+# but cannot say which changed; they are named here for staff, and Rasa's fingerprints are
+# compared as well, for what names do not show (the trained settings in config.yml).
+LABEL_KINDS = ("intent", "FAQ topic", "response", "entity", "slot", "form", "action")
+RASA_FINGERPRINTS = {
+    "fingerprint-config": "config.yml changed",
+    "fingerprint-core": "the domain changed for the dialogue policies",
+    "fingerprint-nlu": "the NLU labels changed",
+}
+
+
+def labels(domain: Domain) -> Dict[str, Set[str]]:
+    """The names the model predicts or fills, by kind (LABEL_KINDS)."""
+    return {
+        "intent": set(domain.intents),
+        "FAQ topic": {name for name in domain.responses if "/" in name},
+        "response": {name for name in domain.responses if "/" not in name},
+        "entity": set(domain.entities),
+        "slot": {slot.name for slot in domain.slots},
+        "form": set(domain.form_names),
+        "action": set(domain.user_actions) - set(domain.responses),
+    }
+
+
+def label_changes(live: Dict[str, Set[str]], candidate: Dict[str, Set[str]]) -> List[str]:
+    """In plain words, the labels added or removed: each needs a full training."""
+    changes = []
+    for kind in LABEL_KINDS:
+        for word, names in (("new", candidate[kind] - live[kind]), ("removed", live[kind] - candidate[kind])):
+            if names:
+                changes.append(f"{word} {kind}: {', '.join(sorted(names))}")
+    return changes
+
+
+def full_training_reasons(root: Path, live: Path) -> List[str]:
+    """Why the files in ``root`` need a full training instead of fine-tuning the model ``live``;
+    empty when fine-tuning can do (the same labels, config and Rasa version)."""
+    stored = _read_from_model(live, ("components/domain_provider/domain.yml", _FINGERPRINTS_IN_MODEL))
+    if stored is None:
+        return [f"there is no live model to fine-tune ({live.name})"]
+    from packaging import version as versions
+    from rasa.constants import MINIMUM_COMPATIBLE_VERSION
+    from rasa.shared.core.domain import Domain
+
+    live_domain, live_fingerprints = stored
+    fingerprints = json.loads(live_fingerprints)
+    if versions.parse(fingerprints.get("rasa-version", "0")) < versions.parse(MINIMUM_COMPATIBLE_VERSION):
+        return [f"the live model was trained with Rasa {fingerprints.get('rasa-version')}"]
+    importer = _importer(root)
+    reasons = label_changes(labels(Domain.from_yaml(live_domain)), labels(importer.get_domain()))
+    ours = rasa_fingerprints(importer)
+    reasons += [why for key, why in RASA_FINGERPRINTS.items() if ours[key] != fingerprints.get(key)]
+    return list(dict.fromkeys(reasons))
+
+
+_FINGERPRINTS_IN_MODEL = "components/finetuning_validator/fingerprints-for-validation.json"
+
+
+def _read_from_model(model: Path, members: Sequence[str]) -> Optional[List[str]]:
+    """The text of ``members`` of a packed model, or None without the model or one of them.
+    Reads only as far as the last of them (they come first, before the weights)."""
+    import tarfile
+
+    if not model.is_file():
+        return None
+    found: Dict[str, str] = {}
+    with tarfile.open(model, "r:gz") as archive:
+        for member in archive:
+            name = member.name.lstrip("/")
+            if name in members:
+                content = archive.extractfile(member)
+                found[name] = content.read().decode("utf-8") if content else ""
+                if len(found) == len(members):
+                    return [found[name] for name in members]
+    return None
+
+
+def _importer(root: Path) -> TrainingDataImporter:
+    """The project's training data as `rasa train` reads it (its default paths, in ``root``)."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    return TrainingDataImporter.load_from_config(
+        config_path=str(root / "config.yml"),
+        domain_path=str(root / "domain.yml"),
+        training_data_paths=[str(root / "data")],
+    )
+
+
+def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
+    """What Rasa's FinetuningValidator stores in a model it trains in full and compares when
+    fine-tuning it: the config (all but the epochs), the domain without response texts, the
+    NLU labels. Computed the same way, by the validator itself, without training."""
+    import tempfile
+
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.graph_components.validators.finetuning_validator import FinetuningValidator
+    from rasa.shared.data import TrainingType
+
+    config = importer.get_config()
+    recipe = Recipe.recipe_for_name(config.get("recipe"))
+    config, _, _ = recipe.auto_configure(importer.get_config_file_for_auto_config(), config, TrainingType.BOTH)
+    schema = recipe.graph_config_for_recipe(config, {}, training_type=TrainingType.BOTH).train_schema
+    node = schema.nodes["finetuning_validator"]
+    with tempfile.TemporaryDirectory() as scratch:
+        resource = Resource("finetuning_validator")
+        validator = FinetuningValidator.create(
+            node.config, LocalModelStorage(Path(scratch)), resource, ExecutionContext(schema)
+        )
+        validator.validate(importer)
+        return json.loads((Path(scratch) / resource.name / FinetuningValidator.FILENAME).read_text(encoding="utf-8"))
 
 
 # --- gate ----------------------------------------------------------------------------------------
@@ -416,9 +571,18 @@ def describe(versions: Iterable[Version]) -> List[Dict[str, str]]:
             {
                 "version": version.id + (" (live)" if current and current.id == version.id else ""),
                 "trained": f"{version.created_at} by {version.created_by}",
+                "how": _how_trained(version.training),
                 "gate": "passed" if version.gate_passed else ("refused" if version.gate else "not run"),
                 "why": "; ".join(gate_report.get("reasons") or []),
                 "published": ", ".join(f"{p['at']} by {p['by']}" for p in version.published),
             }
         )
     return rows
+
+
+def _how_trained(training: Optional[Dict[str, Any]]) -> str:
+    if not training:
+        return ""
+    if "finetuned_from" in training:
+        return f"fine-tuned from {training['finetuned_from']}"
+    return "full: " + "; ".join(training.get("full") or [])

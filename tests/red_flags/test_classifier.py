@@ -130,3 +130,21 @@ def test_in_a_story_the_classifier_alone_only_asks_the_follow_up_question():
     assert asked == Finding(CHECK, UNSPECIFIED, QUOTE)
     # What the lexicon itself read in a story still counts, and may still be raised.
     assert combine(FOUND_URGENT, (0.8, 0.15, "major_trauma", "injury_onset"), QUOTE, story=True).level == EMERGENCY
+
+
+def test_fine_tuning_from_the_live_model_reaches_what_a_training_from_zero_reaches(detector):
+    """When the assistant is fine-tuned, the classifier starts from the live model's weights:
+    with a new training phrasing as "no red flag", it gives the probabilities a training from
+    zero gives (the problem is convex), in fewer iterations."""
+    examples = development_examples("datasets/training/red_flags/set_01_more.yml")
+    texts, labels = [normalise(detector.nlp(t.lower())) for t, _ in examples], [label for _, label in examples]
+    live = RedFlagModel.train(texts, labels)
+    texts.append(normalise(detector.nlp("will my back feel bruised the day after a deep massage")))
+    labels.append(NO_RED_FLAG)
+    fine_tuned, from_zero = RedFlagModel.train(texts, labels, start=live), RedFlagModel.train(texts, labels)
+    messages = texts[:50] + [normalise(detector.nlp("i cant feel my legs and i wet myself"))]
+    for tuned, zero in zip(fine_tuned.probabilities(messages), from_zero.probabilities(messages), strict=True):
+        assert tuned[:2] == pytest.approx(zero[:2], abs=0.01)
+        assert tuned[2:] == zero[2:]  # the likeliest emergency and urgent category
+    iterations = (fine_tuned.pipeline.steps[-1][1].n_iter_[0], from_zero.pipeline.steps[-1][1].n_iter_[0])
+    assert iterations[0] < iterations[1]

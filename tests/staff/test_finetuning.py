@@ -1,0 +1,146 @@
+"""Which candidates are fine-tuned from the live model and which are trained in full
+(staff/releases.py, `full_training_reasons`): a change that keeps every label the model
+predicts (a new phrasing, a changed answer) is fine-tuned, in half the time; a new topic,
+intent, response or slot needs a full training. Each change is made with the console's own
+code in a copy of the project; no model is trained."""
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from clinic.details import load_clinic
+from staff import releases
+from staff.console.content import Project, TopicForm
+from staff.console.stories import EXISTING_REPLY, NEW_REPLY, StoryBuilder, StoryForm
+
+BIKE_PARKING = [
+    "can i leave my bike outside",
+    "is there somewhere to lock a bicycle",
+    "bike rack?",
+    "where do i put my bike when i come for a massage",
+    "do you have bicycle parking",
+    "can I bring my bike inside the clinic",
+    "i cycle to appointments, where can i leave the bike",
+    "is it safe to leave a bike outside your place",
+    "any bike stands near you",
+    "cycling over for my physio, where to park the bike",
+]
+
+
+def model_of(project: Path, model: Path) -> Path:
+    """What a model trained in full from ``project`` keeps for deciding how to train the next
+    one: its domain and Rasa's fine-tuning fingerprints, at their places in the archive."""
+    importer = releases._importer(project)
+    contents = {
+        "components/domain_provider/domain.yml": importer.get_domain().as_yaml(),
+        "components/finetuning_validator/fingerprints-for-validation.json": releases.json.dumps(
+            releases.rasa_fingerprints(importer)
+        ),
+    }
+    with tarfile.open(model, "w:gz") as archive:
+        for name, text in contents.items():
+            data = text.encode("utf-8")
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return model
+
+
+@pytest.fixture(scope="module")
+def live_model(tmp_path_factory) -> Path:
+    project = releases.copy_project(tmp_path_factory.mktemp("live"))
+    return model_of(project, tmp_path_factory.mktemp("model") / "live.tar.gz")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return releases.copy_project(tmp_path)
+
+
+def console(project: Path) -> Project:
+    return Project(project, load_clinic().country)
+
+
+def test_unchanged_files_are_fine_tuned(project, live_model):
+    assert releases.full_training_reasons(project, live_model) == []
+
+
+def test_a_new_phrasing_of_a_topic_is_fine_tuned(project, live_model):
+    console(project).add_phrasing("does_massage_hurt", "will my back feel bruised the day after a deep massage")
+    assert releases.full_training_reasons(project, live_model) == []
+
+
+def test_a_changed_answer_is_fine_tuned(project, live_model):
+    content = console(project)
+    topic = content.topic("aftercare")
+    assert topic is not None
+    content.save_topic(TopicForm(topic.id, topic.title, list(topic.questions), topic.answer + " Drink some water too."))
+    assert releases.full_training_reasons(project, live_model) == []
+
+
+def test_new_phrasings_of_an_existing_intent_are_fine_tuned(project, live_model):
+    StoryBuilder(project, load_clinic().country).build(
+        StoryForm(intent="", description="asks for the address", phrasings=BIKE_PARKING[:2], kind="contact")
+    )
+    assert releases.full_training_reasons(project, live_model) == []
+
+
+def test_a_new_topic_is_trained_in_full(project, live_model):
+    questions = [f"do you do hot stone massage {n}" for n in ("today", "on weekends", "for backs")] + [
+        "is hot stone massage good for a stiff back",
+        "what are hot stones used for in massage",
+        "can I book a hot stone treatment",
+        "are the hot stones safe on my back",
+        "how hot are the stones",
+        "hot stone massage for lower back pain",
+        "does hot stone massage cost more",
+    ]
+    form = TopicForm("clinic_hot_stones", "Hot stone massage", questions, "Yes, ask for it when you book.")
+    console(project).save_topic(form, "clinic.yml")
+    assert releases.full_training_reasons(project, live_model)[0] == "new FAQ topic: utter_faq/clinic_hot_stones"
+
+
+def test_a_new_intent_with_a_new_response_is_trained_in_full(project, live_model):
+    reply = "There is a rack by the door."
+    form = StoryForm("bike_parking", "where to leave a bike", BIKE_PARKING, NEW_REPLY, text=reply)
+    StoryBuilder(project, load_clinic().country).build(form)
+    reasons = releases.full_training_reasons(project, live_model)
+    assert reasons[:2] == ["new intent: bike_parking", "new response: utter_bike_parking"]
+
+
+def test_a_new_intent_with_an_existing_response_is_trained_in_full(project, live_model):
+    form = StoryForm("bike_parking", "where to leave a bike", BIKE_PARKING, EXISTING_REPLY, "utter_clinic_location")
+    StoryBuilder(project, load_clinic().country).build(form)
+    assert releases.full_training_reasons(project, live_model)[0] == "new intent: bike_parking"
+
+
+def test_a_new_slot_is_trained_in_full(project, live_model):
+    domain = project / "domain.yml"
+    slot = "".join(
+        f"{line}\n" for line in ("  preferred_therapist:", "    type: text", "    mappings:", "    - type: custom")
+    )
+    domain.write_text(domain.read_text(encoding="utf-8").replace("slots:\n", "slots:\n" + slot, 1), encoding="utf-8")
+    assert releases.full_training_reasons(project, live_model)[0] == "new slot: preferred_therapist"
+
+
+@pytest.mark.parametrize(
+    "before, after, reasons",
+    [
+        ("number_of_transformer_layers: 1", "number_of_transformer_layers: 2", ["config.yml changed"]),
+        # What is not trained (a fallback threshold) is read from config.yml by the fine-tuned model as well.
+        ("threshold: 0.8", "threshold: 0.7", []),
+    ],
+)
+def test_a_changed_config_is_trained_in_full_unless_only_untrained_settings_changed(
+    project, live_model, before, after, reasons
+):
+    config = project / "config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(before, after), encoding="utf-8")
+    assert releases.full_training_reasons(project, live_model) == reasons
+
+
+def test_without_a_live_model_the_candidate_is_trained_in_full(project, tmp_path):
+    reasons = releases.full_training_reasons(project, tmp_path / "missing.tar.gz")
+    assert reasons == ["there is no live model to fine-tune (missing.tar.gz)"]
