@@ -2,14 +2,13 @@
 data" in chat leaves nothing of the person in either database, and no log the servers write
 holds a name, phone number, e-mail address or message text."""
 
-import uuid
 from typing import Dict, List
 
 import pytest
 import sqlalchemy as sa
 
 from clinic import privacy, records
-from tests.support.assistant import Assistant, chat_over_socketio
+from tests.support.assistant import Assistant, chat_over_socketio, new_sender, reply_text
 
 pytestmark = pytest.mark.servers
 
@@ -20,20 +19,12 @@ EMAIL = "zebedee.quarrington@example.org"
 REASON = "tightness after rowing practice"
 
 
-def new_sender() -> str:
-    return f"pd-{uuid.uuid4().hex[:8]}"
-
-
-def text(replies: List[Dict]) -> str:
-    return "\n".join(reply.get("text", "") for reply in replies)
-
-
 def book(assistant: Assistant, sender: str, contact: str) -> List[str]:
     """A whole booking over REST; returns the messages the person typed."""
     typed = ["I'd like to book a deep tissue massage next Tuesday afternoon", NAME, contact, REASON, "/confirm_booking"]
     for message in typed:
         replies = assistant.send(sender, message)
-    assert "Your reference is" in text(replies)
+    assert "Your reference is" in reply_text(replies)
     return typed
 
 
@@ -53,25 +44,25 @@ def bookings(assistant: Assistant, **where) -> List[Dict]:
 
 
 def test_delete_my_data_asks_first_and_no_keeps_everything(assistant):
-    sender = new_sender()
+    sender = new_sender("pd")
     book(assistant, sender, PHONE_TYPED)
     question = assistant.send(sender, "please delete my data")
-    assert "delete this conversation" in text(question)
+    assert "delete this conversation" in reply_text(question)
     assert [b["payload"] for reply in question for b in reply.get("buttons", [])] == ["/affirm", "/deny"]
-    assert "Nothing was deleted" in text(assistant.send(sender, "no"))
+    assert "Nothing was deleted" in reply_text(assistant.send(sender, "no"))
     assert stored_events(assistant, sender) > 0
     assert [row["name"] for row in bookings(assistant, conversation_id=sender)] == [NAME]
 
 
 def test_after_delete_my_data_neither_database_holds_the_person_and_safety_still_works(assistant):
-    sender = new_sender()
+    sender = new_sender("pd")
     book(assistant, sender, EMAIL)
     [reference] = [row["reference"] for row in bookings(assistant, conversation_id=sender)]
-    assert "delete this conversation" in text(assistant.send(sender, "forget everything I told you"))
+    assert "delete this conversation" in reply_text(assistant.send(sender, "forget everything I told you"))
 
     done = assistant.send(sender, "/affirm")
 
-    assert "I deleted this conversation" in text(done) and reference in text(done)
+    assert "I deleted this conversation" in reply_text(done) and reference in reply_text(done)
     assert {"data_deleted": True} in [reply.get("custom") for reply in done]
     assert stored_events(assistant, sender) == 0
     [row] = bookings(assistant, reference=reference)
@@ -91,23 +82,23 @@ def test_after_delete_my_data_neither_database_holds_the_person_and_safety_still
 
 
 def test_delete_my_data_in_the_middle_of_a_booking_leaves_the_form_and_deletes(assistant):
-    sender = new_sender()
-    assert "name" in text(assistant.send(sender, "I'd like to book a deep tissue massage next Tuesday afternoon"))
+    sender = new_sender("pd")
+    assert "name" in reply_text(assistant.send(sender, "I'd like to book a deep tissue massage next Tuesday afternoon"))
     question = assistant.send(sender, "/delete_my_data")  # the widget's button, while the form asks a name
-    assert "delete this conversation" in text(question)
-    assert "I deleted this conversation" in text(assistant.send(sender, "/affirm"))
+    assert "delete this conversation" in reply_text(question)
+    assert "I deleted this conversation" in reply_text(assistant.send(sender, "/affirm"))
     assert stored_events(assistant, sender) == 0
     assert bookings(assistant, conversation_id=sender) == []
 
 
 def test_a_booking_the_clinic_confirmed_is_kept_and_the_reply_says_so(assistant):
-    sender = new_sender()
+    sender = new_sender("pd")
     book(assistant, sender, PHONE_TYPED)
     [reference] = [row["reference"] for row in bookings(assistant, conversation_id=sender)]
     records.set_status(reference, "confirmed", db=records.engine(assistant.clinic_database_url))
     assistant.send(sender, "GDPR: remove my details")
 
-    done = text(assistant.send(sender, "/affirm"))
+    done = reply_text(assistant.send(sender, "/affirm"))
 
     assert f"Kept: {reference}, because the clinic has already confirmed this booking" in done
     assert bookings(assistant, reference=reference)[0]["name"] == NAME
@@ -115,7 +106,7 @@ def test_a_booking_the_clinic_confirmed_is_kept_and_the_reply_says_so(assistant)
 
 
 def test_no_log_the_servers_write_holds_names_contacts_or_messages(assistant):
-    typed = book(assistant, new_sender(), PHONE_TYPED)
+    typed = book(assistant, new_sender("pd"), PHONE_TYPED)
     _, replies = chat_over_socketio(
         assistant.url,
         ["book a sports massage next wednesday at 10am", NAME, EMAIL, REASON, "/confirm_booking"],

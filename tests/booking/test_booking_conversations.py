@@ -10,18 +10,10 @@ import sqlalchemy as sa
 from booking.when import parse_when
 from clinic import records
 from clinic.details import load_clinic
-from tests.support.assistant import Assistant, chat_over_socketio, started_assistant
+from tests.support.assistant import Assistant, chat_over_socketio, new_sender, reply_text, started_assistant
 
 EMERGENCY_MESSAGE = "since this morning i've lost control of my bladder and my back is agony"
 URGENT_MESSAGE = "I slipped on the ice last week and my back has hurt ever since"
-
-
-def new_sender() -> str:
-    return f"bk-{uuid.uuid4().hex[:8]}"
-
-
-def text(replies: List[Dict]) -> str:
-    return "\n".join(reply.get("text", "") for reply in replies)
 
 
 def payloads(replies: List[Dict]) -> List[Dict]:
@@ -35,17 +27,17 @@ def stored(assistant: Assistant, kind: str, sender: str) -> List[Dict]:
 
 def book_deep_tissue(assistant: Assistant, sender: str) -> List[Dict]:
     """A whole booking, as a patient would type it; returns the read-back."""
-    first = text(assistant.send(sender, "I'd like to book a deep tissue massage next Tuesday afternoon"))
+    first = reply_text(assistant.send(sender, "I'd like to book a deep tissue massage next Tuesday afternoon"))
     assert "What name" in first  # treatment, day and time were all taken from that message
-    assert "How can the clinic reach you" in text(assistant.send(sender, "Maria O'Neill"))
-    assert "Anything you'd like the therapist to know" in text(assistant.send(sender, "(415) 555-2671"))
+    assert "How can the clinic reach you" in reply_text(assistant.send(sender, "Maria O'Neill"))
+    assert "Anything you'd like the therapist to know" in reply_text(assistant.send(sender, "(415) 555-2671"))
     return assistant.send(sender, "skip")
 
 
 def test_a_complete_booking_is_stored_then_confirmed_with_a_reference(assistant):
-    sender = new_sender()
+    sender = new_sender("bk")
     read_back = book_deep_tissue(assistant, sender)
-    summary = text(read_back)
+    summary = reply_text(read_back)
     tuesday = parse_when("next tuesday", load_clinic().now()).day
     for detail in ("deep tissue massage", f"Tuesday {tuesday.day}", "afternoon", "Maria O'Neill", "+14155552671"):
         assert detail in summary
@@ -57,7 +49,7 @@ def test_a_complete_booking_is_stored_then_confirmed_with_a_reference(assistant)
     [payload] = payloads(confirmation)
     [row] = stored(assistant, "bookings", sender)
     assert payload == {"booking": {"reference": row["reference"], "status": "requested"}}
-    assert row["reference"] in text(confirmation) and "within one working day" in text(confirmation)
+    assert row["reference"] in reply_text(confirmation) and "within one working day" in reply_text(confirmation)
     assert (row["treatment"], row["preferred_day"], row["preferred_time"]) == (
         "deep tissue massage",
         tuesday,
@@ -71,12 +63,12 @@ def test_a_complete_booking_is_stored_then_confirmed_with_a_reference(assistant)
 
     # A double click: the second confirm repeats the reference and stores nothing.
     again = assistant.send(sender, "/confirm_booking")
-    assert payloads(again) == [payload] and "already with the clinic" in text(again)
+    assert payloads(again) == [payload] and "already with the clinic" in reply_text(again)
     assert len(stored(assistant, "bookings", sender)) == 1
 
 
 def test_bad_answers_are_asked_again_and_nothing_wrong_is_stored(assistant):
-    sender = new_sender()
+    sender = new_sender("bk")
     steps = [
         ("book a massage", "Which treatment"),
         ("hot stones please", "isn't one of our treatments"),
@@ -100,7 +92,7 @@ def test_bad_answers_are_asked_again_and_nothing_wrong_is_stored(assistant):
         ("+1 202 456 1111", "Shall I send it"),
     ]
     for message, expected in steps:
-        reply = text(assistant.send(sender, message))
+        reply = reply_text(assistant.send(sender, message))
         assert expected in reply, (message, reply)
     assert "+12024561111" in reply and "bob@example.com" not in reply
     assistant.send(sender, "/confirm_booking")
@@ -110,58 +102,58 @@ def test_bad_answers_are_asked_again_and_nothing_wrong_is_stored(assistant):
 
 
 def test_questions_mid_form_are_answered_and_stop_leaves_without_booking(assistant):
-    sender = new_sender()
-    assert "Which day" in text(assistant.send(sender, "can I book a relaxation massage"))
-    hours = text(assistant.send(sender, "what are your opening hours?"))
+    sender = new_sender("bk")
+    assert "Which day" in reply_text(assistant.send(sender, "can I book a relaxation massage"))
+    hours = reply_text(assistant.send(sender, "what are your opening hours?"))
     assert "Saturday: 10:00-14:00" in hours and "Which day" in hours
     answer = assistant.send(sender, "how often should I get a massage?")
-    assert "Source:" in text(answer) and "Which day" in text(answer)
-    assert "Which time" not in text(answer)
-    assert "What time" in text(assistant.send(sender, "friday"))
-    stopped = text(assistant.send(sender, "never mind"))
+    assert "Source:" in reply_text(answer) and "Which day" in reply_text(answer)
+    assert "Which time" not in reply_text(answer)
+    assert "What time" in reply_text(assistant.send(sender, "friday"))
+    stopped = reply_text(assistant.send(sender, "never mind"))
     assert "nothing was sent" in stopped
-    after = text(assistant.send(sender, "what is deep tissue massage"))
+    after = reply_text(assistant.send(sender, "what is deep tissue massage"))
     assert "Source:" in after and "What time" not in after
     assert stored(assistant, "bookings", sender) == []
 
 
 def test_a_red_flag_mid_form_escalates_and_ends_the_form(assistant):
-    sender = new_sender()
-    assert "What name" in text(assistant.send(sender, "book a sports massage for friday morning"))
+    sender = new_sender("bk")
+    assert "What name" in reply_text(assistant.send(sender, "book a sports massage for friday morning"))
     escalation = assistant.send(sender, EMERGENCY_MESSAGE)
     assert payloads(escalation)[0]["red_flag"]["level"] == "emergency"
-    assert "call " + load_clinic().emergency_number in text(escalation)
-    after = text(assistant.send(sender, "Ana Lima"))
+    assert "call " + load_clinic().emergency_number in reply_text(escalation)
+    after = reply_text(assistant.send(sender, "Ana Lima"))
     assert "How can the clinic reach you" not in after  # the form is over
-    declined = text(assistant.send(sender, "book a massage"))
+    declined = reply_text(assistant.send(sender, "book a massage"))
     assert "can't book a massage" in declined
     assert stored(assistant, "bookings", sender) == []
     assert [row["level"] for row in stored(assistant, "escalations", sender)] == ["emergency"]
 
 
 def test_a_weak_sign_in_the_note_is_followed_up_before_the_read_back(assistant):
-    sender = new_sender()
-    assert "What name" in text(assistant.send(sender, "book a sports massage for friday morning"))
+    sender = new_sender("bk")
+    assert "What name" in reply_text(assistant.send(sender, "book a sports massage for friday morning"))
     assistant.send(sender, "Ana Lima")
     assistant.send(sender, "ana@example.com")
-    replies = text(assistant.send(sender, "my back aches more at night"))
+    replies = reply_text(assistant.send(sender, "my back aches more at night"))
     assert 'I\'ve added "at night" to the note' in replies and "numbness or tingling" in replies
     assert "Reason: my back aches more at night" in replies and "Shall I send it" in replies
 
 
 def test_after_an_urgent_sign_a_referral_request_is_stored_instead(assistant):
-    sender = new_sender()
+    sender = new_sender("bk")
     assistant.send(sender, URGENT_MESSAGE)
     declined = assistant.send(sender, "i want to book a massage")
-    assert "can't book a massage yet" in text(declined)
+    assert "can't book a massage yet" in reply_text(declined)
     offered = [button["payload"] for reply in declined for button in reply.get("buttons", [])]
     assert "/request_referral" in offered
-    assert "What name" in text(assistant.send(sender, "/request_referral"))
-    assert "How can the clinic reach you" in text(assistant.send(sender, "Cy Diaz"))
+    assert "What name" in reply_text(assistant.send(sender, "/request_referral"))
+    assert "How can the clinic reach you" in reply_text(assistant.send(sender, "Cy Diaz"))
     done = assistant.send(sender, "cy.diaz@example.com")
     [row] = stored(assistant, "referrals", sender)
     assert payloads(done) == [{"referral": {"reference": row["reference"], "status": "requested"}}]
-    assert row["reference"].startswith("RF-") and row["reference"] in text(done)
+    assert row["reference"].startswith("RF-") and row["reference"] in reply_text(done)
     assert (row["level"], row["category"], row["symptoms"]) == ("urgent", "injury_onset", URGENT_MESSAGE)
     assert (row["name"], row["email"]) == ("Cy Diaz", "cy.diaz@example.com")
     assert assistant.webhook.wait_for(lambda p: p.get("reference") == row["reference"])
@@ -169,10 +161,10 @@ def test_after_an_urgent_sign_a_referral_request_is_stored_instead(assistant):
 
 
 def test_after_an_emergency_there_is_no_booking_and_no_referral(assistant):
-    sender = new_sender()
+    sender = new_sender("bk")
     assistant.send(sender, EMERGENCY_MESSAGE)
-    assert "can't book a massage" in text(assistant.send(sender, "book a deep tissue massage"))
-    assert "emergency care now" in text(assistant.send(sender, "/request_referral"))
+    assert "can't book a massage" in reply_text(assistant.send(sender, "book a deep tissue massage"))
+    assert "emergency care now" in reply_text(assistant.send(sender, "/request_referral"))
     assert stored(assistant, "referrals", sender) == [] and stored(assistant, "bookings", sender) == []
 
 
@@ -192,15 +184,15 @@ def test_a_booking_is_cancelled_by_reference_only_with_its_contact(assistant):
     )
     reference = booking["reference"]
 
-    sender = new_sender()
-    assert "what phone number or e-mail" in text(
+    sender = new_sender("bk")
+    assert "what phone number or e-mail" in reply_text(
         assistant.send(sender, f"please cancel my booking {reference.lower()}")
     )
-    refused = text(assistant.send(sender, "someone.else@example.com"))
+    refused = reply_text(assistant.send(sender, "someone.else@example.com"))
     assert "couldn't find a booking" in refused
     assert records.list_records("bookings", db=db)[-1]["status"] == "requested"
 
-    assert "what phone number or e-mail" in text(assistant.send(sender, f"cancel {reference}"))
+    assert "what phone number or e-mail" in reply_text(assistant.send(sender, f"cancel {reference}"))
     done = assistant.send(sender, "ana@example.com")
     assert payloads(done) == [{"booking": {"reference": reference, "status": "cancelled"}}]
     assert [row["status"] for row in records.list_records("bookings", db=db) if row["reference"] == reference] == [
@@ -218,7 +210,7 @@ def assistant_on_postgres(tmp_path_factory, postgres):
 
 def test_a_booking_on_postgresql(assistant_on_postgres):
     """DATABASE_URL moves both the conversations and the clinic's records to PostgreSQL."""
-    sender = new_sender()
+    sender = new_sender("bk")
     book_deep_tissue(assistant_on_postgres, sender)
     confirmation = assistant_on_postgres.send(sender, "/confirm_booking")
     [row] = stored(assistant_on_postgres, "bookings", sender)

@@ -23,6 +23,16 @@ from tests.support.services import TelegramBotAPI, Webhook, telegram_update
 SERVER_START_TIMEOUT = 600  # seconds; a cold model load on a busy 2-core machine is slow
 
 
+def new_sender(prefix: str) -> str:
+    """A conversation id no other test uses; the prefix tells which test module's it is."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def reply_text(replies: List[Dict[str, Any]]) -> str:
+    """The text of the bot's replies to one message, a line each."""
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
 class Assistant:
     """The action server and Rasa server, started by scripts/run-servers.sh as `make run` does.
 
