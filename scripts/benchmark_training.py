@@ -50,18 +50,20 @@ def _load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def _new_phrasing(project: Project) -> None:
+# The changes timed, each as staff make it in the console (tests/staff/test_finetuning.py checks
+# which path each takes).
+def new_phrasing(project: Project) -> None:
     project.add_phrasing("does_massage_hurt", "will my back feel bruised the day after a deep massage")
 
 
-def _changed_answer(project: Project) -> None:
+def changed_answer(project: Project) -> None:
     topic = project.topic("aftercare")
     assert topic is not None
     form = TopicForm(topic.id, topic.title, list(topic.questions), topic.answer + " Drink some water too.")
     project.save_topic(form)
 
 
-def _new_topic(project: Project) -> None:
+def new_topic(project: Project) -> None:
     form = TopicForm(
         "clinic_hot_stones",
         "Hot stone massage",
@@ -84,9 +86,9 @@ def _new_topic(project: Project) -> None:
 
 
 CHANGES: List[Tuple[str, Change, int]] = [
-    ("a new phrasing of a topic", _new_phrasing, 90),
-    ("a changed answer", _changed_answer, 90),
-    ("a new topic", _new_topic, 240),
+    ("a new phrasing of a topic", new_phrasing, 90),
+    ("a changed answer", changed_answer, 90),
+    ("a new topic", new_topic, 240),
 ]
 
 

@@ -281,7 +281,7 @@ def full_training_reasons(root: Path, live: Path) -> List[str]:
     fingerprints = json.loads(live_fingerprints)
     if versions.parse(fingerprints.get("rasa-version", "0")) < versions.parse(MINIMUM_COMPATIBLE_VERSION):
         return [f"the live model was trained with Rasa {fingerprints.get('rasa-version')}"]
-    importer = _importer(root)
+    importer = training_importer(root)
     reasons = label_changes(labels(Domain.from_yaml(live_domain)), labels(importer.get_domain()))
     ours = rasa_fingerprints(importer)
     reasons += [why for key, why in RASA_FINGERPRINTS.items() if ours[key] != fingerprints.get(key)]
@@ -310,7 +310,7 @@ def _read_from_model(model: Path, members: Sequence[str]) -> Optional[List[str]]
     return None
 
 
-def _importer(root: Path) -> TrainingDataImporter:
+def training_importer(root: Path) -> TrainingDataImporter:
     """The project's training data as `rasa train` reads it (its default paths, in ``root``)."""
     from rasa.shared.importers.importer import TrainingDataImporter
 

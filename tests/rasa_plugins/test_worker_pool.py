@@ -5,7 +5,6 @@ getting answers, and a process that dies is replaced."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -14,10 +13,10 @@ from typing import Dict, List
 import pytest
 import requests
 
-from settings import MODEL_FILE, publish_token, settings
+from settings import MODEL_FILE, publish_token
 from staff import releases
 from tests.staff.test_releases import run, version_of
-from tests.support.assistant import started_assistant
+from tests.support.assistant import publishing_to, started_assistant
 
 pytestmark = pytest.mark.servers
 
@@ -43,14 +42,8 @@ def until(condition, what: str, seconds: float = 600) -> None:
 
 
 @pytest.fixture
-def publishing_to(two_processes, monkeypatch):
-    monkeypatch.setenv("RASA_SERVER_URLS", two_processes.url)
-    monkeypatch.setenv("VERSIONS_DIR", str(two_processes.versions_dir))
-    monkeypatch.setenv("PUBLISH_TOKEN_FILE", str(two_processes.publish_token_file))
-    shutil.rmtree(two_processes.versions_dir, ignore_errors=True)
-    settings.cache_clear()
-    yield two_processes
-    settings.cache_clear()
+def published_to(two_processes, monkeypatch):
+    yield from publishing_to(two_processes, monkeypatch)
 
 
 def workers(assistant) -> List[Dict]:
@@ -69,8 +62,8 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_a_publish_moves_every_process_to_the_new_version_and_no_patient_message_fails(publishing_to):
-    assistant = publishing_to
+def test_a_publish_moves_every_process_to_the_new_version_and_no_patient_message_fails(published_to):
+    assistant = published_to
     before = workers(assistant)
     assert len(before) == 2 and {w["model"] for w in before} == {MODEL_FILE.name}
     version = version_of(MODEL_FILE, "maria", {"passed": True, "reasons": []})
@@ -113,8 +106,8 @@ def test_a_publish_moves_every_process_to_the_new_version_and_no_patient_message
     assert releases.live().id == version.id
 
 
-def test_a_version_whose_model_cannot_load_is_taken_back_and_the_assistant_answers_on(publishing_to, tmp_path):
-    assistant = publishing_to
+def test_a_version_whose_model_cannot_load_is_taken_back_and_the_assistant_answers_on(published_to, tmp_path):
+    assistant = published_to
     # With no version published (the fixture's fresh versions folder), the trained model runs.
     until(lambda: {w["model"] for w in workers(assistant)} == {MODEL_FILE.name}, "back on the trained model")
     before = workers(assistant)

@@ -5,37 +5,27 @@ intent, response or slot needs a full training. Each change is made with the con
 code in a copy of the project; no model is trained."""
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from clinic.details import load_clinic
+from scripts.benchmark_training import changed_answer, new_phrasing, new_topic
 from staff import releases
-from staff.console.content import Project, TopicForm
+from staff.console.content import Project
 from staff.console.stories import EXISTING_REPLY, NEW_REPLY, StoryBuilder, StoryForm
-
-BIKE_PARKING = [
-    "can i leave my bike outside",
-    "is there somewhere to lock a bicycle",
-    "bike rack?",
-    "where do i put my bike when i come for a massage",
-    "do you have bicycle parking",
-    "can I bring my bike inside the clinic",
-    "i cycle to appointments, where can i leave the bike",
-    "is it safe to leave a bike outside your place",
-    "any bike stands near you",
-    "cycling over for my physio, where to park the bike",
-]
+from tests.support.console import BIKE_PARKING
 
 
 def model_of(project: Path, model: Path) -> Path:
     """What a model trained in full from ``project`` keeps for deciding how to train the next
     one: its domain and Rasa's fine-tuning fingerprints, at their places in the archive."""
-    importer = releases._importer(project)
+    importer = releases.training_importer(project)
     contents = {
         "components/domain_provider/domain.yml": importer.get_domain().as_yaml(),
-        "components/finetuning_validator/fingerprints-for-validation.json": releases.json.dumps(
+        "components/finetuning_validator/fingerprints-for-validation.json": json.dumps(
             releases.rasa_fingerprints(importer)
         ),
     }
@@ -68,15 +58,12 @@ def test_unchanged_files_are_fine_tuned(project, live_model):
 
 
 def test_a_new_phrasing_of_a_topic_is_fine_tuned(project, live_model):
-    console(project).add_phrasing("does_massage_hurt", "will my back feel bruised the day after a deep massage")
+    new_phrasing(console(project))
     assert releases.full_training_reasons(project, live_model) == []
 
 
 def test_a_changed_answer_is_fine_tuned(project, live_model):
-    content = console(project)
-    topic = content.topic("aftercare")
-    assert topic is not None
-    content.save_topic(TopicForm(topic.id, topic.title, list(topic.questions), topic.answer + " Drink some water too."))
+    changed_answer(console(project))
     assert releases.full_training_reasons(project, live_model) == []
 
 
@@ -88,17 +75,7 @@ def test_new_phrasings_of_an_existing_intent_are_fine_tuned(project, live_model)
 
 
 def test_a_new_topic_is_trained_in_full(project, live_model):
-    questions = [f"do you do hot stone massage {n}" for n in ("today", "on weekends", "for backs")] + [
-        "is hot stone massage good for a stiff back",
-        "what are hot stones used for in massage",
-        "can I book a hot stone treatment",
-        "are the hot stones safe on my back",
-        "how hot are the stones",
-        "hot stone massage for lower back pain",
-        "does hot stone massage cost more",
-    ]
-    form = TopicForm("clinic_hot_stones", "Hot stone massage", questions, "Yes, ask for it when you book.")
-    console(project).save_topic(form, "clinic.yml")
+    new_topic(console(project))
     assert releases.full_training_reasons(project, live_model)[0] == "new FAQ topic: utter_faq/clinic_hot_stones"
 
 

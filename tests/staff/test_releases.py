@@ -11,6 +11,7 @@ import requests
 from settings import MODEL_FILE, settings
 from staff import releases
 from staff.__main__ import main
+from tests.support.assistant import publishing_to
 
 
 @pytest.fixture
@@ -86,13 +87,7 @@ def test_a_version_whose_gate_refused_it_cannot_be_published_by_anyone(versions_
 @pytest.fixture
 def published_to(assistant, monkeypatch):
     """The running assistant, with this process publishing to it as `python -m staff` would."""
-    monkeypatch.setenv("RASA_SERVER_URLS", assistant.url)
-    monkeypatch.setenv("VERSIONS_DIR", str(assistant.versions_dir))
-    monkeypatch.setenv("PUBLISH_TOKEN_FILE", str(assistant.publish_token_file))
-    shutil.rmtree(assistant.versions_dir, ignore_errors=True)
-    settings.cache_clear()
-    yield assistant
-    settings.cache_clear()
+    yield from publishing_to(assistant, monkeypatch)
 
 
 def test_publishing_loads_the_version_while_the_assistant_answers_and_rollback_restores_the_last(published_to):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import time
 import uuid
@@ -17,7 +18,7 @@ import requests
 import socketio
 
 from scripts.processes import free_port, server_pid, stop_process_group
-from settings import MODEL_FILE, PROJECT_DIR
+from settings import MODEL_FILE, PROJECT_DIR, settings
 from tests.support.services import TelegramBotAPI, Webhook, telegram_update
 
 SERVER_START_TIMEOUT = 600  # seconds; a cold model load on a busy 2-core machine is slow
@@ -221,6 +222,18 @@ def chat_over_socketio(
         return session_id, replies
 
     return asyncio.run(chat())
+
+
+def publishing_to(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> Iterator[Assistant]:
+    """``assistant``, with this test process publishing to it as `python -m staff` would, from
+    an empty versions folder."""
+    monkeypatch.setenv("RASA_SERVER_URLS", assistant.url)
+    monkeypatch.setenv("VERSIONS_DIR", str(assistant.versions_dir))
+    monkeypatch.setenv("PUBLISH_TOKEN_FILE", str(assistant.publish_token_file))
+    shutil.rmtree(assistant.versions_dir, ignore_errors=True)
+    settings.cache_clear()
+    yield assistant
+    settings.cache_clear()
 
 
 def started_assistant(

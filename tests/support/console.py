@@ -27,6 +27,19 @@ START_TIMEOUT = 60  # seconds
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 # What the console changes (staff/console/content.py), copied so tests never touch the repository.
 PROJECT_FILES = ("knowledge", "data", "domain.yml", "tests/stories", "clinic/details.yml")
+# A conversation path staff might teach ("where can I leave my bike?"): its example phrasings.
+BIKE_PARKING = [
+    "can i leave my bike outside",
+    "is there somewhere to lock a bicycle",
+    "bike rack?",
+    "where do i put my bike when i come for a massage",
+    "do you have bicycle parking",
+    "can I bring my bike inside the clinic",
+    "i cycle to appointments, where can i leave the bike",
+    "is it safe to leave a bike outside your place",
+    "any bike stands near you",
+    "cycling over for my physio, where to park the bike",
+]
 
 
 def copy_project_files(destination: Path) -> Path:

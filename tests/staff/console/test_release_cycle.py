@@ -13,24 +13,12 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from settings import settings
 from staff import releases
 from staff.releases import copy_project
-from tests.support.console import StaffConsole
+from tests.support.console import BIKE_PARKING, StaffConsole
 
 PASSWORD = "a long clinic password"
 TAUGHT = "hw much 4 an hour of massage at ur place"
 JOB_TIMEOUT = 40 * 60  # seconds: a training without Rasa's cache, then a gate, on a busy machine
 PRICES = "A 30-minute massage is $55"  # clinic/details.yml, the clinic_prices topic's answer
-BIKE_PARKING = [
-    "can i leave my bike outside",
-    "is there somewhere to lock a bicycle",
-    "bike rack?",
-    "where do i put my bike when i come for a massage",
-    "do you have bicycle parking",
-    "can I bring my bike inside the clinic",
-    "i cycle to appointments, where can i leave the bike",
-    "is it safe to leave a bike outside your place",
-    "any bike stands near you",
-    "cycling over for my physio, where to park the bike",
-]
 EMERGENCY = "I can't feel anything down there and I wet myself"
 
 

@@ -6,21 +6,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 
 from settings import PROJECT_DIR
-from tests.support.console import StaffConsole
+from tests.support.console import BIKE_PARKING, StaffConsole
 
 PASSWORD = "a long clinic password"
-BIKE_PARKING = [
-    "can i leave my bike outside",
-    "is there somewhere to lock a bicycle",
-    "bike rack?",
-    "where do i put my bike when i come for a massage",
-    "do you have bicycle parking",
-    "can I bring my bike inside the clinic",
-    "i cycle to appointments, where can i leave the bike",
-    "is it safe to leave a bike outside your place",
-    "any bike stands near you",
-    "cycling over for my physio, where to park the bike",
-]
 
 
 @pytest.fixture
