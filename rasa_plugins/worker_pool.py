@@ -21,6 +21,7 @@ runs is written to the file WORKER_STATUS_FILE names, for GET /webhooks/model/st
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import fcntl
 import json
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional
 
 from sanic import Sanic
+from sanic.server import AsyncioServer, try_use_uvloop
 from sanic.server.socket import bind_socket
 
 from settings import settings
@@ -46,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_FILE_VARIABLE = "WORKER_STATUS_FILE"
 READY_TIMEOUT_SECONDS = 900  # a model load on a busy machine; a stuck worker is given up after this
-STOP_TIMEOUT_SECONDS = 30  # Sanic's graceful shutdown (15 s) and a margin
+STOP_TIMEOUT_SECONDS = 30  # a worker's drain (keep-alive 5 s + Sanic's graceful shutdown 15 s) and a margin
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 _fork = multiprocessing.get_context("fork")
@@ -73,9 +75,9 @@ def read_status() -> dict:
 
 def _serve(app: Sanic, sock: Any, model: Path, ready: Event, supervisor: int) -> None:
     """A worker: loads ``model`` (the app's before_server_start listener reads app.ctx.model),
-    then accepts connections; SIGTERM stops it gracefully."""
-    # The supervisor's handlers came with the fork: until Sanic sets its own (once the model is
-    # loaded), SIGTERM ends a worker at once, and Ctrl-C is the supervisor's to handle.
+    then accepts connections until SIGTERM, and drains them."""
+    # The supervisor's handlers came with the fork: until the model is loaded, SIGTERM ends a
+    # worker at once, and Ctrl-C is the supervisor's to handle.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
@@ -85,22 +87,52 @@ def _serve(app: Sanic, sock: Any, model: Path, ready: Event, supervisor: int) ->
     if os.getppid() != supervisor:  # it died before the line above
         return
     app.ctx.model = model
-    app.ctx.ready = ready
-    app.run(sock=sock, workers=1, motd=False)
+    try_use_uvloop()  # as app.run would
+    asyncio.run(_serve_until_stopped(app, sock, ready))
 
 
-def _mark_ready(app: Sanic, _: Any) -> None:
-    app.ctx.ready.set()
+async def _serve_until_stopped(app: Sanic, sock: Any, ready: Event) -> None:
+    """Sanic's own shutdown (app.run) closes idle keep-alive connections at once, and a client
+    that sends its next request on one at that moment gets no reply. So a stopping worker stops
+    accepting, answers each connection it holds once more with "Connection: close", and lets
+    idle ones reach Sanic's keep-alive timeout, as they would on any day."""
+    app.config.MOTD = False
+    server = await app.create_server(
+        sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
+    )
+    if server is None:
+        raise RuntimeError("Sanic returned no server")
+    await server.startup()
+    await server.before_start()  # loads the model
+    await server.start_serving()
+    await server.after_start()
+    ready.set()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
 
-
-def _mark_stopping(app: Sanic, _: Any) -> None:
+    server.close()  # this worker's share of the listening socket; the others accept on
     app.ctx.stopping = True
+    await server.before_stop()
+    drain_until = time.monotonic() + app.config.KEEP_ALIVE_TIMEOUT + app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+    while _http_connections(server) and time.monotonic() < drain_until:
+        await asyncio.sleep(0.1)
+    for connection in list(server.connections):
+        if getattr(connection, "websocket", None):
+            connection.websocket.fail_connection(code=1001)  # going away: the widget reconnects
+        else:
+            connection.abort()
+    await server.after_stop()
+
+
+def _http_connections(server: AsyncioServer) -> List[Any]:
+    """Not websockets: a widget's socket stays open for as long as its page does."""
+    return [connection for connection in server.connections if not getattr(connection, "websocket", None)]
 
 
 async def _close_when_stopping(request: Any, _: Any) -> None:
-    """A stopping worker still serves the keep-alive connections it holds until Sanic's grace
-    period ends, then cuts them, failing whatever arrived meanwhile: instead, each reply it
-    sends now closes its connection, and the client's next request opens one to another worker."""
+    """Each reply a stopping worker sends closes its connection, so the client's next request
+    opens one to another worker."""
     if getattr(request.app.ctx, "stopping", False) and request.stream is not None:
         request.stream.keep_alive = False
 
@@ -118,8 +150,6 @@ class WorkerPool:
         self.sock.set_inheritable(True)
         self.status_dir = tempfile.mkdtemp(prefix="rasa-workers-")
         os.environ[STATUS_FILE_VARIABLE] = str(Path(self.status_dir) / "status.json")
-        app.register_listener(_mark_ready, "after_server_start")
-        app.register_listener(_mark_stopping, "before_server_stop")
         app.register_middleware(_close_when_stopping, "response")
 
     def serve(self) -> int:
