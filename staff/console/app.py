@@ -35,7 +35,7 @@ from settings import Settings, settings
 from staff import accounts, audit, data_requests, releases
 from staff.console import conversations
 from staff.console.content import CLINIC_TOPICS_FILE, ContentError, Project, TopicForm
-from staff.console.jobs import GATE, TRAIN, Busy, Jobs
+from staff.console.jobs import GATE, TRAIN, Busy, Jobs, Switch
 from staff.console.masking import Masker
 from staff.console.preview import Previews
 from staff.console.security import (
@@ -90,6 +90,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     project = Project(config.staff_project_dir, clinic.country)
     story_builder = StoryBuilder(config.staff_project_dir, clinic.country)
     jobs = Jobs(Path(config.versions_dir))
+    switches: List[Switch] = []  # the last one is shown
     previews = Previews()
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
@@ -506,6 +507,8 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
             live_id=current.id if current else None,
             restorable=[v for v in published if not current or v != current.id],
             job=jobs.current,
+            switch=switches[-1] if switches else None,
+            servers_listed=bool(config.rasa_server_urls),
             problem=problem,
             notice=notice,
             publisher=may(request, accounts.PUBLISHER),
@@ -557,18 +560,19 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         logger.info("%s %s %s", by, "rolled back to" if rollback else "published", version.id)
         # The servers switch process by process, minutes on a busy machine: longer than a page
         # may wait. They follow the live version on their own; this only starts them at once.
-        request.app.add_task(switch_servers(version))
-        return versions_page(
-            request,
-            notice=f"Version {version.id} is live. The assistant switches to it one process at a time "
-            "over the next minutes, answering all the while.",
-        )
+        switch = Switch(version.id, by, dt.datetime.now(dt.timezone.utc))
+        switches[:] = [switch]
+        request.app.add_task(switch_servers(version, switch))
+        return versions_page(request, notice=f"Version {version.id} is live.")
 
-    async def switch_servers(version: releases.Version) -> None:
+    async def switch_servers(version: releases.Version, switch: Switch) -> None:
         try:
             await asyncio.to_thread(releases.switch_servers, version)
-        except releases.ReleaseError:
-            logger.exception("A Rasa server could not switch to version %s; it was taken back", version.id)
+        except releases.ReleaseError as problem:
+            logger.error("A Rasa server could not switch to version %s; it was taken back: %s", version.id, problem)
+            switch.problem = str(problem)
+        finally:
+            switch.finished = True
 
     @app.post("/versions/<version_id>/publish")
     async def publish(request: Request, version_id: str) -> HTTPResponse:

@@ -76,3 +76,16 @@ class Jobs:
                 )
             self.current = Job(kind, version_id, started_by, dt.datetime.now(dt.timezone.utc), log_file, process)
             return self.current
+
+
+@dataclass
+class Switch:
+    """The console's last move of the running assistant servers to a published version. It runs
+    in the background (minutes on a busy machine); the versions page shows how it went."""
+
+    version_id: str
+    started_by: str
+    started_at: dt.datetime
+    finished: bool = False
+    problem: str = ""  # why a server could not load the version (it was taken back off the record)
+

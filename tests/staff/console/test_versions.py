@@ -7,6 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from scripts.processes import free_port
 from settings import MODEL_FILE, settings
 from staff import releases
 from tests.support.console import StaffConsole
@@ -79,6 +80,34 @@ def test_a_publisher_publishes_what_passed_its_gate_and_rolls_back(versions):
     assert f"Version {first.id} is live." in back.text
     assert releases.live().id == first.id
     assert [p["by"] for p in releases.load(first.id).published] == ["pat", "pat"]
+    assert "No running assistant is listed in RASA_SERVER_URLS" in when_switched(browser, versions).text
+
+
+def test_a_publish_the_assistant_cannot_load_is_taken_back_and_the_page_says_so(versions):
+    versions.stop()
+    versions.env["RASA_SERVER_URLS"] = f"http://127.0.0.1:{free_port()}"  # an assistant that is down
+    versions.start()
+    first, second = version("first", PASSED), version("second", PASSED)
+    releases.publish(first.id, "pat", switch=False)
+    browser = signed_in(versions, "pat")
+    page = browser.get(f"{versions.url}/versions", timeout=30)
+    published = versions.post_form(browser, page, f"/versions/{second.id}/publish")
+    assert f"Version {second.id} is live." in published.text
+    page = when_switched(browser, versions)
+    assert f"The assistant could not switch to version {second.id}: The assistant at" in page.text
+    assert f"could not be reached (ConnectionError). Version {second.id} was taken back off the record" in page.text
+    assert f"the servers stay on (or return to) version {first.id}" in page.text
+    assert f"{first.id}</a> <strong>(live)</strong>" in page.text and releases.live().id == first.id
+
+
+def when_switched(browser, console: StaffConsole):
+    """The versions page once the console's background switch of the servers has finished."""
+    deadline = time.monotonic() + 60
+    page = browser.get(f"{console.url}/versions", timeout=30)
+    while "The assistant is switching to version" in page.text and time.monotonic() < deadline:
+        time.sleep(1)
+        page = browser.get(f"{console.url}/versions", timeout=30)
+    return page
 
 
 def test_a_training_runs_in_the_background_and_the_page_shows_its_progress(versions):
