@@ -1,6 +1,6 @@
 """Measures the trained assistant's understanding on every labelled set and prints the figures
-(`make evaluate`): real patients' posts (development and held out), the held-out FAQ set and
-the held-out red-flag set.
+(`make evaluate`): real patients' posts (development and held out), the held-out FAQ set, our
+long stories and the held-out red-flag set.
 
 Each message is parsed by the trained model in this process (no servers needed); what a person
 would get is read from the parse as the dialogue rules answer it (``answered``). Held-out sets
@@ -33,6 +33,7 @@ from settings import MODEL_FILE, PROJECT_DIR
 
 REAL_PATIENTS = PROJECT_DIR / "datasets" / "measuring" / "real_patients"
 FAQ_HOLDOUT = PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml"
+LONG_STORIES = PROJECT_DIR / "tests" / "nlu" / "long_stories.yml"
 RED_FLAG_HOLDOUT = PROJECT_DIR / "tests" / "red_flags" / "held_out.yml"
 # What a person gets instead of an answer: an honest "I can't answer that" or "did you mean".
 NOT_ANSWERED = {"nlu_fallback", "out_of_scope"}
@@ -280,6 +281,11 @@ def main(argv: Sequence[str]) -> int:
     print_table("real patients' messages, held-out set (figures only)", held_out.rows())
     print_table("our held-out FAQ set (tests/nlu/faq_holdout.yml)", faq_holdout_rows(parse))
     print_table("two held-out FAQ questions in one message", two_question_rows(parse))
+    long_stories = measure_real_messages(LONG_STORIES, parse)
+    print_table(
+        "our long stories, no red flag in any (tests/nlu/long_stories.yml)",
+        [(label, value) for label, value in long_stories.rows() if "n/a" not in value],
+    )
     red_flags = evaluate_red_flags(load_set(RED_FLAG_HOLDOUT), lambda text: finding_from_parse(parse(text)))
     print(f"\nour held-out red-flag set (tests/red_flags/held_out.yml)\n{red_flags.summary()}")
     if args.show_errors:

@@ -100,7 +100,11 @@ def _normalised_examples(path: Path):
         if "intent" not in block:  # regex and lookup blocks hold patterns, not phrasings
             continue
         for line in block["examples"].splitlines():
-            yield block["intent"], " ".join(re.sub(r"[^a-z0-9 ]", "", line[2:].lower()).split())
+            yield block["intent"], _normalised(line[2:])
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", "", text.lower()).split())
 
 
 def test_held_out_and_validation_phrasings_are_not_in_the_training_data():
@@ -108,3 +112,6 @@ def test_held_out_and_validation_phrasings_are_not_in_the_training_data():
     for held_out in ("tests/nlu/faq_holdout.yml", "datasets/tuning/fallback_threshold.yml"):
         leaked = [text for _, text in _normalised_examples(PROJECT_DIR / held_out) if text in training]
         assert not leaked, f"{held_out} repeats training phrasings: {leaked}"
+    stories = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "long_stories.yml").read_text())["messages"]
+    leaked = [story["text"] for story in stories if _normalised(story["text"]) in training]
+    assert not leaked, f"tests/nlu/long_stories.yml repeats training phrasings: {leaked}"
