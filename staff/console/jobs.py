@@ -88,4 +88,3 @@ class Switch:
     started_at: dt.datetime
     finished: bool = False
     problem: str = ""  # why a server could not load the version (it was taken back off the record)
-
