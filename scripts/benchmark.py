@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -152,7 +153,7 @@ class ClusterServer(Server):
 
         self.started = time.monotonic()
         self.cluster = Cluster(
-            workdir, port=free_port(), staff_port=free_port(), env={"VERSIONS_DIR": str(workdir / "v")}
+            workdir, port=free_port(), staff_port=free_port(), env={"VERSIONS_DIR": str(workdir / "v"), **UNLIMITED}
         )
         self.cluster.start()
         self.url = self.cluster.url
@@ -164,10 +165,26 @@ class ClusterServer(Server):
         self.cluster.stop()
 
 
+# The whole benchmark comes from one address, as a clinic's patients never do: the message
+# limits (web/limits.py) still count every message, but would otherwise answer most of them
+# with "slow down" in a millisecond.
+UNLIMITED = {"MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000", "MESSAGES_PER_MINUTE_PER_CONVERSATION": "1000000"}
+
+
+def refusals() -> List[str]:
+    """The guard's friendly replies instead of an answer (rasa_plugins/channels/guard.py)."""
+    from rasa_plugins.channels.guard import TEXTS_FILE
+
+    texts = json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+    return [texts[key].split("{")[0] for key in ("slow_down", "too_long")]
+
+
 async def converse(
     session: aiohttp.ClientSession, url: str, conversations: List[Conversation], latencies: List[float]
 ) -> None:
-    """One sender after another: each conversation under a new sender id."""
+    """One sender after another: each conversation under a new sender id. An error or the
+    guard's refusal instead of an answer ends the benchmark: it would flatter it."""
+    refused = refusals()
     for conversation in conversations:
         sender = f"bench-{os.urandom(4).hex()}"
         for message in conversation:
@@ -175,9 +192,12 @@ async def converse(
             async with session.post(
                 f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
             ) as response:
-                await response.read()
+                replies = await response.json(content_type=None)
                 response.raise_for_status()
             latencies.append(time.perf_counter() - started)
+            texts = [reply.get("text") or "" for reply in replies]
+            if any(text.startswith(prefix) for text in texts for prefix in refused):
+                raise RuntimeError(f"{url} refused {message!r}: {texts}")
 
 
 async def load(url: str, concurrency: int, conversations: List[Conversation]) -> Dict[str, float]:
@@ -234,6 +254,8 @@ def our_servers(workdir: Path, **env: str) -> Server:
             "ASSISTANT_MODEL": str(MODEL_FILE),
             "VERSIONS_DIR": str(workdir / "versions"),
             "PUBLISH_TOKEN_FILE": str(workdir / "publish.token"),
+            "LOCK_SQLITE_FILE": str(workdir / "locks.db"),
+            **UNLIMITED,
             **env,
         },
     )
