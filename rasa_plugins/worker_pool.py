@@ -92,10 +92,10 @@ def _serve(app: Sanic, sock: Any, model: Path, ready: Event, supervisor: int) ->
 
 
 async def _serve_until_stopped(app: Sanic, sock: Any, ready: Event) -> None:
-    """Sanic's own shutdown (app.run) closes idle keep-alive connections at once, and a client
-    that sends its next request on one at that moment gets no reply. So a stopping worker stops
-    accepting, answers each connection it holds once more with "Connection: close", and lets
-    idle ones reach Sanic's keep-alive timeout, as they would on any day."""
+    """Sanic's own shutdown (app.run) closes at once every connection whose request it has not
+    read yet, so a message sent just then gets no reply. So a stopping worker stops accepting,
+    answers each connection it holds once more with "Connection: close", and lets idle ones
+    reach Sanic's keep-alive timeout, as they would on any day."""
     app.config.MOTD = False
     server = await app.create_server(
         sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
@@ -104,11 +104,11 @@ async def _serve_until_stopped(app: Sanic, sock: Any, ready: Event) -> None:
         raise RuntimeError("Sanic returned no server")
     await server.startup()
     await server.before_start()  # loads the model
+    stop = asyncio.Event()  # from here on, SIGTERM drains
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await server.start_serving()
     await server.after_start()
     ready.set()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
 
     server.close()  # this worker's share of the listening socket; the others accept on
