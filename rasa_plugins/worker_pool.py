@@ -111,7 +111,7 @@ async def _serve_until_stopped(app: Sanic, sock: Any, ready: Event) -> None:
     ready.set()
     await stop.wait()
 
-    server.close()  # this worker's share of the listening socket; the others accept on
+    await server.close()  # this worker's share of the listening socket; the others accept on
     app.ctx.stopping = True
     await server.before_stop()
     drain_until = time.monotonic() + app.config.KEEP_ALIVE_TIMEOUT + app.config.GRACEFUL_SHUTDOWN_TIMEOUT

@@ -90,7 +90,6 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     project = Project(config.staff_project_dir, clinic.country)
     story_builder = StoryBuilder(config.staff_project_dir, clinic.country)
     jobs = Jobs(Path(config.versions_dir))
-    switches: List[Switch] = []  # the last one is shown
     previews = Previews()
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
@@ -507,7 +506,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
             live_id=current.id if current else None,
             restorable=[v for v in published if not current or v != current.id],
             job=jobs.current,
-            switch=switches[-1] if switches else None,
+            switch=getattr(request.app.ctx, "switch", None),  # the newest publish's
             servers_listed=bool(config.rasa_server_urls),
             problem=problem,
             notice=notice,
@@ -561,7 +560,7 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         # The servers switch process by process, minutes on a busy machine: longer than a page
         # may wait. They follow the live version on their own; this only starts them at once.
         switch = Switch(version.id, by, dt.datetime.now(dt.timezone.utc))
-        switches[:] = [switch]
+        request.app.ctx.switch = switch
         request.app.add_task(switch_servers(version, switch))
         return versions_page(request, notice=f"Version {version.id} is live.")
 
