@@ -254,16 +254,21 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
     async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
         return await show_conversation(request, conversation_id)
 
-    async def turn_text(conversation_id: str, turn: str) -> str:
-        """What the person wrote in one turn of a conversation, as they wrote it."""
+    async def recorded_up_to(conversation_id: str, turn: str) -> List[Dict[str, Any]]:
+        """A conversation's stored events up to and including the person's message of one turn."""
         db = conversations.engine(config.conversations_database_url)
-        found = await asyncio.to_thread(conversations.conversation, db, conversation_id)
+        stored = await asyncio.to_thread(conversations.stored_events, db, conversation_id)
+        found = conversations.conversation_of(conversation_id, stored)
         if found is None or not turn.isdigit() or int(turn) >= len(found.turns):
             raise NotFound("no such message")
-        text = found.turns[int(turn)].text
-        if not text:
+        at = found.turns[int(turn)].event_index
+        if at is None or not stored[at].get("text"):
             raise NotFound("no such message")
-        return text
+        return stored[: at + 1]
+
+    async def turn_text(conversation_id: str, turn: str) -> str:
+        """What the person wrote in one turn of a conversation, as they wrote it."""
+        return str((await recorded_up_to(conversation_id, turn))[-1]["text"])
 
     def save(change: audit.Change, request: Request) -> None:
         audit.record(change, request.ctx.account.name, clinic_db)
@@ -274,7 +279,8 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         if not may(request, accounts.EDITOR):
             return refused(request)
         conversation_id = request.form.get("conversation") or ""
-        text = await turn_text(conversation_id, request.form.get("turn") or "")
+        recorded = await recorded_up_to(conversation_id, request.form.get("turn") or "")
+        text = str(recorded[-1]["text"])
         topic_id = request.form.get("topic") or ""
         saving_test = request.form.get("do") == "test"
         try:
@@ -282,18 +288,27 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
                 raise ContentError("Choose the topic the message means.")
             if saving_test:
                 name = f"taught from the console: “{text}” is {topic_id}"
-                change = await asyncio.to_thread(project.add_conversation_test, name, text, topic_id)
+                change, left_out = await asyncio.to_thread(project.add_conversation_test, name, topic_id, recorded)
             else:
                 change = await asyncio.to_thread(project.add_phrasing, topic_id, text)
         except ContentError as problem:
             return await show_conversation(request, conversation_id, status=400, problem=str(problem))
         await asyncio.to_thread(save, change, request)
-        done = (
-            f"Saved as a conversation test in {change.path}: “{text}” should be answered with {topic_id}."
-            if saving_test
-            else f"Added “{text}” to the topic {topic_id} ({change.path}). "
-            "A new version learns it once it is trained (Versions)."
-        )
+        if saving_test:
+            earlier = sum(1 for event in recorded[:-1] if event.get("event") == "user")
+            done = f"Saved as a conversation test in {change.path}: “{text}” should be answered with {topic_id}"
+            if left_out and earlier:
+                done += f"; the test starts at this message, because {left_out}."
+            elif earlier:
+                plural = "s" if earlier > 1 else ""
+                done += f", after the {earlier} message{plural} before it, answered as they were."
+            else:
+                done += "."
+        else:
+            done = (
+                f"Added “{text}” to the topic {topic_id} ({change.path}). "
+                "A new version learns it once it is trained (Versions)."
+            )
         return await show_conversation(request, conversation_id, notice=done)
 
     # --- knowledge pages ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ import textwrap
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -27,17 +27,19 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 import knowledge
 from clinic.details import CLINIC_QUESTIONS, ClinicDetailsError, parse_details
 from knowledge import generate
+from red_flags.contract import finding_in
 from staff.audit import Change
-from staff.console.masking import EMAIL_HIDDEN, NAME_HIDDEN, PHONE_HIDDEN, Masker
+from staff.console.masking import personal_details_in
+from staff.console.recorded_steps import earlier_steps, why_not_written
 
 KNOWLEDGE = "knowledge"
 CLINIC_DETAILS = "clinic/details.yml"
 CLINIC_TOPICS_FILE = "clinic.yml"  # the clinic's own topics, answered from CLINIC_DETAILS
 CONVERSATION_TESTS = "tests/stories/test_conversations.yml"
+DOMAIN = "domain.yml"
 # A FAQ question is the retrieval intent faq/<topic>, answered by utter_faq (data/faq/rules.yml).
 FAQ_INTENT, FAQ_ACTION = "faq", "utter_faq"
 ANSWER_WIDTH = 96  # where the knowledge files fold their answers
-PERSONAL = {PHONE_HIDDEN: "a phone number", EMAIL_HIDDEN: "an e-mail address", NAME_HIDDEN: "a name"}
 
 # One change at a time: each reads a file, checks the result and writes it, and the console
 # serves several staff at once.
@@ -96,13 +98,6 @@ def examples_in_use(root: Path) -> Dict[str, str]:
                 if line.startswith("- "):
                     used.setdefault(line[2:].strip().lower(), str(block.get("intent")))
     return used
-
-
-def personal_details_in(text: str, region: str) -> List[str]:
-    """What in ``text`` tells who someone is (a phone number, an e-mail address, a name), found
-    the way the console hides them from reviewers."""
-    masked = Masker([], region)(text)
-    return [what for placeholder, what in PERSONAL.items() if placeholder in masked]
 
 
 def refuse_personal_details(texts: Sequence[str], region: str) -> None:
@@ -249,21 +244,38 @@ class Project:
             path.write_text(after, encoding="utf-8")
         return Change(CLINIC_DETAILS, "clinic answers changed: " + ", ".join(changed), before, after)
 
-    def add_conversation_test(self, name: str, text: str, topic_id: str) -> Change:
-        """A conversation test that the message is understood as the topic and answered with it."""
-        text = " ".join(text.split())
+    def add_conversation_test(self, name: str, topic_id: str, recorded: Sequence[Dict[str, Any]]) -> Tuple[Change, str]:
+        """A conversation test that a recorded message (the last user event of ``recorded``, the
+        conversation's stored events up to it) is understood as the topic and answered with it,
+        after the conversation's earlier turns as they happened. Returns the change and, when
+        the earlier turns were left out, why (staff/console/recorded_steps.py)."""
+        *earlier_events, message = recorded
+        text = " ".join(str(message.get("text") or "").split())
         refuse_personal_details([text], self.region)
         if self.topic(topic_id) is None:
             raise ContentError(f"There is no topic {topic_id!r}.")
+        finding = finding_in(message.get("parse_data") or {})
+        if finding:
+            # The red-flag layer answers it whatever the model reads: such a test would fail
+            # every version, and the gate would refuse them all.
+            raise ContentError(
+                f"The red-flag layer answered “{text}” ({finding.get('level')}), and it always will: "
+                "a test that it is an ordinary question would fail every new version."
+            )
         path = self.root / CONVERSATION_TESTS
         before = path.read_text(encoding="utf-8")
         document = round_trip_yaml().load(before)
         stories = document["stories"]
         if any(story.get("story") == name for story in stories):
             raise ContentError(f"There is a conversation test named “{name}” already.")
-        user = LiteralScalarString(text + "\n")  # `user: |`, as the file writes messages
+        left_out = why_not_written(earlier_events, self.region)
+        earlier = [] if left_out else earlier_steps(earlier_events, self.root / DOMAIN)
+        for step in earlier:
+            if "user" in step:  # `user: |`, as the file writes messages
+                step["user"] = LiteralScalarString(str(step["user"]).rstrip("\n") + "\n")
+        user = LiteralScalarString(text + "\n")
         steps = CommentedSeq(
-            [CommentedMap(user=user, intent=f"{FAQ_INTENT}/{topic_id}"), CommentedMap(action=FAQ_ACTION)]
+            [*earlier, CommentedMap(user=user, intent=f"{FAQ_INTENT}/{topic_id}"), CommentedMap(action=FAQ_ACTION)]
         )
         # Added as text after the last test (stories: is the file's last key), after a blank
         # line as between the others, so the rest of the file is untouched.
@@ -272,7 +284,7 @@ class Project:
             raise ContentError(f"{CONVERSATION_TESTS} does not end with its tests; add this one by hand.")
         with writing:
             path.write_text(after, encoding="utf-8")
-        return Change(CONVERSATION_TESTS, f"conversation test “{name}” added", before, after)
+        return Change(CONVERSATION_TESTS, f"conversation test “{name}” added", before, after), left_out
 
     def _change_knowledge(self, relative: str, change, summary: str) -> Change:
         """Changes one knowledge file, checks every topic still loads, and generates data/faq."""

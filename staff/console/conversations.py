@@ -93,6 +93,7 @@ class Turn:
     red_flag: Optional[Dict[str, Any]] = None
     actions: List[str] = field(default_factory=list)
     replies: List[Reply] = field(default_factory=list)
+    event_index: Optional[int] = None  # where the person's message is among the stored events
 
 
 @dataclass
@@ -202,7 +203,7 @@ def inbox(
     return sorted(wanted, key=lambda summary: summary.last_active, reverse=True)
 
 
-def _turn_for(event: Dict[str, Any]) -> Turn:
+def _turn_for(event: Dict[str, Any], index: int) -> Turn:
     parse_data = event.get("parse_data") or {}
     intent = parse_data.get("intent") or {}
     answer = _faq_answer(parse_data) or {}
@@ -215,6 +216,7 @@ def _turn_for(event: Dict[str, Any]) -> Turn:
         topic=topic_title(answer["intent_response_key"]) if answer.get("intent_response_key") else "",
         topic_confidence=answer.get("confidence"),
         red_flag=finding_in(parse_data),
+        event_index=index,
     )
 
 
@@ -222,21 +224,29 @@ def _buttons(event: Dict[str, Any]) -> List[str]:
     return [str(button.get("title", "")) for button in (event.get("data") or {}).get("buttons") or []]
 
 
-def conversation(db: Optional[Engine], conversation_id: str) -> Optional[Conversation]:
-    """Every turn of one conversation, in order; None when nothing is stored under that id."""
+def stored_events(db: Optional[Engine], conversation_id: str) -> List[Dict[str, Any]]:
+    """One conversation's events as Rasa stored them, in order; none when nothing is stored."""
     if db is None:
-        return None
+        return []
     query = sa.select(events.c.data).where(events.c.sender_id == conversation_id).order_by(events.c.id)
     with db.connect() as connection:
-        stored = [json.loads(data) for data in connection.execute(query).scalars()]
+        return [json.loads(data) for data in connection.execute(query).scalars()]
+
+
+def conversation(db: Optional[Engine], conversation_id: str) -> Optional[Conversation]:
+    """Every turn of one conversation, in order; None when nothing is stored under that id."""
+    return conversation_of(conversation_id, stored_events(db, conversation_id))
+
+
+def conversation_of(conversation_id: str, stored: List[Dict[str, Any]]) -> Optional[Conversation]:
     if not stored:
         return None
     turns: List[Turn] = []
     names: List[str] = []
-    for event in stored:
+    for index, event in enumerate(stored):
         kind = event.get("event")
         if kind == "user":
-            turns.append(_turn_for(event))
+            turns.append(_turn_for(event, index))
             continue
         if not turns:
             turns.append(Turn(time=_time(event.get("timestamp"))))

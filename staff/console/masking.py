@@ -69,3 +69,13 @@ class Masker:
         for start, end in reversed(spans):
             text = text[:start] + PHONE_HIDDEN + text[end:]
         return text
+
+
+PERSONAL = {PHONE_HIDDEN: "a phone number", EMAIL_HIDDEN: "an e-mail address", NAME_HIDDEN: "a name"}
+
+
+def personal_details_in(text: str, region: str) -> List[str]:
+    """What in ``text`` tells who someone is (a phone number, an e-mail address, a name), found
+    the way the console hides them from reviewers."""
+    masked = Masker([], region)(text)
+    return [what for placeholder, what in PERSONAL.items() if placeholder in masked]

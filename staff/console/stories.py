@@ -33,6 +33,7 @@ from red_flags.contract import ESCALATION_LEVELS
 from settings import spacy_pipeline
 from staff.audit import Change
 from staff.console.content import (
+    DOMAIN,
     ContentError,
     dump,
     examples_in_use,
@@ -42,7 +43,6 @@ from staff.console.content import (
     writing,
 )
 
-DOMAIN = "domain.yml"
 STAFF_NLU = "data/staff/nlu.yml"
 STAFF_RULES = "data/staff/rules.yml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{2,63}$")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 
 from tests.support.console import StaffConsole, csrf_token_in
 
@@ -27,8 +27,34 @@ def fell_back(conversation_id: str, text: str) -> list:
     ]
 
 
+def greeted(text: str) -> list:
+    return [
+        ActionExecuted("action_session_start", timestamp=NOW - 120),
+        ActionExecuted("action_listen", timestamp=NOW - 120),
+        UserUttered("hi there", {"name": "greet", "confidence": 0.99}, timestamp=NOW - 90, input_channel="rest"),
+        ActionExecuted("utter_greet", timestamp=NOW - 89),
+        BotUttered("Hello! I can answer questions about back pain and massage.", {}, timestamp=NOW - 89),
+        ActionExecuted("action_listen", timestamp=NOW - 89),
+        *fell_back("", text),
+    ]
+
+
+def booked_first(text: str) -> list:
+    return [
+        UserUttered("i want to book a massage", {"name": "book_appointment", "confidence": 0.97}, timestamp=NOW - 300),
+        ActionExecuted("booking_form", timestamp=NOW - 299),
+        ActiveLoop("booking_form", timestamp=NOW - 299),
+        SlotSet("patient_name", "Ana Lima", timestamp=NOW - 200),
+        ActiveLoop(None, timestamp=NOW - 100),
+        ActionExecuted("action_listen", timestamp=NOW - 100),
+        *fell_back("", text),
+    ]
+
+
 @pytest.fixture
 def teaching(console: StaffConsole) -> StaffConsole:
+    console.store_conversation("greeted-then-prices", greeted(UNDERSTOOD_NOTHING))
+    console.store_conversation("booked-then-prices", booked_first(UNDERSTOOD_NOTHING))
     console.store_conversation("prices-unclear", fell_back("prices-unclear", UNDERSTOOD_NOTHING))
     console.store_conversation("with-a-phone", fell_back("with-a-phone", WITH_A_PHONE))
     console.store_conversation("a-greeting", fell_back("a-greeting", "hey there"))
@@ -49,9 +75,9 @@ def questions_of(console: StaffConsole, file_name: str, topic_id: str):
     return topic["questions"]
 
 
-def teach(console, browser, conversation_id, topic, do="teach"):
+def teach(console, browser, conversation_id, topic, do="teach", turn="0"):
     page = browser.get(f"{console.url}/conversations/{conversation_id}", timeout=30)
-    return console.post_form(browser, page, "/teach", conversation=conversation_id, turn="0", topic=topic, do=do)
+    return console.post_form(browser, page, "/teach", conversation=conversation_id, turn=turn, topic=topic, do=do)
 
 
 def changes(console):
@@ -121,15 +147,64 @@ def test_a_form_without_its_csrf_token_is_refused(teaching):
     assert UNDERSTOOD_NOTHING not in questions_of(teaching, "clinic.yml", "clinic_prices")
 
 
+def saved_tests(console):
+    return yaml.safe_load((console.project_dir / "tests/stories/test_conversations.yml").read_text())["stories"]
+
+
 def test_save_as_test_adds_a_conversation_test_with_the_corrected_topic(teaching):
     browser = signed_in(teaching, "eddie")
     saved = teach(teaching, browser, "prices-unclear", "clinic_prices", do="test")
     assert saved.status_code == 200 and "Saved as a conversation test" in saved.text
-    stories = yaml.safe_load((teaching.project_dir / "tests/stories/test_conversations.yml").read_text())["stories"]
-    assert stories[-1]["steps"] == [
+    assert saved_tests(teaching)[-1]["steps"] == [
         {"user": UNDERSTOOD_NOTHING + "\n", "intent": "faq/clinic_prices"},
         {"action": "utter_faq"},
     ]
+
+
+def test_save_as_test_keeps_the_conversation_before_the_corrected_message(teaching):
+    browser = signed_in(teaching, "eddie")
+    # Turn 0 is the session's start, before the person wrote.
+    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="test", turn="2")
+    assert "after the 1 message before it, answered as they were" in saved.text
+    [test] = [story for story in saved_tests(teaching) if UNDERSTOOD_NOTHING in story["story"]]
+    assert test["steps"] == [
+        {"intent": "greet", "user": "hi there\n"},
+        {"action": "utter_greet"},
+        {"user": UNDERSTOOD_NOTHING + "\n", "intent": "faq/clinic_prices"},
+        {"action": "utter_faq"},
+    ]
+
+
+def test_a_saved_test_never_holds_a_booking_made_before_the_message(teaching):
+    tests_file = teaching.project_dir / "tests/stories/test_conversations.yml"
+    before = tests_file.read_text()
+    browser = signed_in(teaching, "eddie")
+    saved = teach(teaching, browser, "booked-then-prices", "clinic_prices", do="test", turn="1")
+    assert "the test starts at this message, because the messages before it hold a booking" in saved.text
+    added = tests_file.read_text()[len(before) :]
+    assert "Ana Lima" not in added and "book a massage" not in added and "booking_form" not in added
+    assert saved_tests(teaching)[-1]["steps"] == [
+        {"user": UNDERSTOOD_NOTHING + "\n", "intent": "faq/clinic_prices"},
+        {"action": "utter_faq"},
+    ]
+
+
+def test_a_message_the_red_flag_layer_answered_cannot_become_a_test_of_a_topic(teaching):
+    text = "my legs went numb and i cant pee"
+    flagged = UserUttered(
+        text,
+        {"name": "red_flag_emergency", "confidence": 1.0},
+        parse_data={
+            "intent": {"name": "red_flag_emergency", "confidence": 1.0},
+            "red_flag": {"level": "emergency", "category": "cauda_equina", "matched": ["cant pee"]},
+        },
+        timestamp=NOW - 30,
+    )
+    teaching.store_conversation("flagged", [flagged, ActionExecuted("utter_red_flag_emergency", timestamp=NOW - 29)])
+    before = (teaching.project_dir / "tests/stories/test_conversations.yml").read_text()
+    refused = teach(teaching, signed_in(teaching, "eddie"), "flagged", "clinic_prices", do="test")
+    assert refused.status_code == 400 and "The red-flag layer answered" in refused.text
+    assert (teaching.project_dir / "tests/stories/test_conversations.yml").read_text() == before
 
 
 def test_a_new_topic_from_a_message(teaching):
