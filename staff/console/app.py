@@ -274,6 +274,29 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         audit.record(change, request.ctx.account.name, clinic_db)
         logger.info("%s: %s (%s)", request.ctx.account.name, change.summary, change.path)
 
+    async def save_story(
+        request: Request, conversation_id: str, topic_id: str, recorded: List[Dict[str, Any]]
+    ) -> HTTPResponse:
+        """*Save as story*: the message becomes a phrasing of the topic (unless it is one), and
+        the conversation up to it a training story; everything is checked before either is written."""
+        text = " ".join(str(recorded[-1]["text"]).split())
+        topic = project.topic(topic_id)
+        if topic is None:
+            raise ContentError(f"There is no topic {topic_id!r}.")
+        steps = await asyncio.to_thread(story_builder.recorded_story, recorded)
+        known = text.lower() in (question.lower() for question in topic.questions)
+        changes = [] if known else [await asyncio.to_thread(project.add_phrasing, topic_id, text)]
+        name = f"taught from the console: the conversation up to “{text}”"
+        changes.append(await asyncio.to_thread(story_builder.add_story, name, steps))
+        for change in changes:
+            await asyncio.to_thread(save, change, request)
+        done = (
+            f"Saved as a story in {changes[-1].path}: the conversation up to “{text}”, answered with {topic_id}"
+            + ("." if known else f"; “{text}” is now a phrasing of {topic_id}.")
+            + " A new version learns it once it is trained (Versions)."
+        )
+        return await show_conversation(request, conversation_id, notice=done)
+
     @app.post("/teach")
     async def teach(request: Request) -> HTTPResponse:
         if not may(request, accounts.EDITOR):
@@ -282,13 +305,16 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         recorded = await recorded_up_to(conversation_id, request.form.get("turn") or "")
         text = str(recorded[-1]["text"])
         topic_id = request.form.get("topic") or ""
-        saving_test = request.form.get("do") == "test"
+        doing = request.form.get("do")
+        saving_test = doing == "test"
         try:
             if not topic_id:
                 raise ContentError("Choose the topic the message means.")
             if saving_test:
                 name = f"taught from the console: “{text}” is {topic_id}"
                 change, left_out = await asyncio.to_thread(project.add_conversation_test, name, topic_id, recorded)
+            elif doing == "story":
+                return await save_story(request, conversation_id, topic_id, recorded)
             else:
                 change = await asyncio.to_thread(project.add_phrasing, topic_id, text)
         except ContentError as problem:

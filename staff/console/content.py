@@ -27,10 +27,9 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 import knowledge
 from clinic.details import CLINIC_QUESTIONS, ClinicDetailsError, parse_details
 from knowledge import generate
-from red_flags.contract import finding_in
 from staff.audit import Change
 from staff.console.masking import personal_details_in
-from staff.console.recorded_steps import earlier_steps, why_not_written
+from staff.console.recorded_steps import earlier_steps, red_flag_refusal, why_not_written
 
 KNOWLEDGE = "knowledge"
 CLINIC_DETAILS = "clinic/details.yml"
@@ -254,14 +253,9 @@ class Project:
         refuse_personal_details([text], self.region)
         if self.topic(topic_id) is None:
             raise ContentError(f"There is no topic {topic_id!r}.")
-        finding = finding_in(message.get("parse_data") or {})
-        if finding:
-            # The red-flag layer answers it whatever the model reads: such a test would fail
-            # every version, and the gate would refuse them all.
-            raise ContentError(
-                f"The red-flag layer answered “{text}” ({finding.get('level')}), and it always will: "
-                "a test that it is an ordinary question would fail every new version."
-            )
+        refusal = red_flag_refusal(message)
+        if refusal:
+            raise ContentError(refusal)
         path = self.root / CONVERSATION_TESTS
         before = path.read_text(encoding="utf-8")
         document = round_trip_yaml().load(before)
@@ -269,7 +263,7 @@ class Project:
         if any(story.get("story") == name for story in stories):
             raise ContentError(f"There is a conversation test named “{name}” already.")
         left_out = why_not_written(earlier_events, self.region)
-        earlier = [] if left_out else earlier_steps(earlier_events, self.root / DOMAIN)
+        earlier = [] if left_out else earlier_steps(earlier_events, self.root / DOMAIN, with_text=True)
         for step in earlier:
             if "user" in step:  # `user: |`, as the file writes messages
                 step["user"] = LiteralScalarString(str(step["user"]).rstrip("\n") + "\n")

@@ -6,6 +6,9 @@ What the builder writes (in the project folder the settings name, like content.p
 
 - a new reply: a new intent (its phrasings in data/staff/nlu.yml, its name in domain.yml's
   intents), the response in domain.yml if it is new, and a rule in data/staff/rules.yml;
+- a recorded conversation (*Save as story*): a story in data/staff/stories.yml of its turns as
+  they happened, up to the message staff corrected, which ends it as a question of the chosen
+  FAQ topic, answered (staff/console/recorded_steps.py);
 - a booking, a referral or the contact details: the phrasings join the intent that already
   does that (book_appointment, request_referral, clinic_contact), so every rule about it,
   above all the red-flag gates in data/red_flags/rules.yml ("no massage booking after an
@@ -23,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
@@ -34,6 +37,8 @@ from settings import spacy_pipeline
 from staff.audit import Change
 from staff.console.content import (
     DOMAIN,
+    FAQ_ACTION,
+    FAQ_INTENT,
     ContentError,
     dump,
     examples_in_use,
@@ -42,9 +47,11 @@ from staff.console.content import (
     round_trip_yaml,
     writing,
 )
+from staff.console.recorded_steps import earlier_steps, red_flag_refusal, why_not_written
 
 STAFF_NLU = "data/staff/nlu.yml"
 STAFF_RULES = "data/staff/rules.yml"
+STAFF_STORIES = "data/staff/stories.yml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 # What a step can do, and the intent that already does it when it is not a new reply.
 NEW_REPLY, EXISTING_REPLY, BOOKING, REFERRAL, CONTACT = "new", "existing", "booking", "referral", "contact"
@@ -150,6 +157,35 @@ class StoryBuilder:
                 changes.append(self._add_to_domain(form, response))
                 changes.append(self._add_rule(form, response))
         return changes
+
+    def recorded_story(self, recorded: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """The steps of a training story of a recorded conversation (its stored events up to
+        and including the corrected message, the last user event): the turns before it as they
+        happened, then the message as a FAQ question, answered. Refuses, writing nothing, what
+        cannot be one."""
+        *earlier_events, message = recorded
+        refusal = red_flag_refusal(message)
+        if refusal:
+            raise ContentError(refusal)
+        left_out = why_not_written(earlier_events, self.region)
+        if left_out:
+            raise ContentError(f"Not saved as a story: {left_out}, which training data may not hold.")
+        earlier = earlier_steps(earlier_events, self.root / DOMAIN, with_text=False)
+        if not any("intent" in step for step in earlier):
+            raise ContentError(
+                "Nothing comes before this message to learn from: every FAQ question is answered "
+                "by the same rule, so teach the phrasing instead."
+            )
+        return [*earlier, CommentedMap(intent=FAQ_INTENT), CommentedMap(action=FAQ_ACTION)]
+
+    def add_story(self, name: str, steps: List[Dict[str, Any]]) -> Change:
+        """Writes a story (``recorded_story``) into data/staff/stories.yml."""
+        with writing:
+            document = self._load_or_start(STAFF_STORIES, "stories")
+            if any(story.get("story") == name for story in document["stories"]):
+                raise ContentError(f"There is a story named “{name}” already.")
+            document["stories"].append(CommentedMap([("story", name), ("steps", CommentedSeq(steps))]))
+            return self._write(STAFF_STORIES, dump(document), f"story: {name}")
 
     def _load_or_start(self, relative: str, key: str) -> Any:
         path = self.root / relative

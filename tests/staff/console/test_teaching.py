@@ -2,7 +2,10 @@
 topic, a conversation test, the knowledge pages and the audit log, written into the console's own
 copy of the project files (never into the repository)."""
 
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import sqlalchemy as sa
 import yaml
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 
+from settings import PROJECT_DIR
 from tests.support.console import StaffConsole, csrf_token_in
 
 PASSWORD = "a long clinic password"
@@ -187,6 +191,44 @@ def test_a_saved_test_never_holds_a_booking_made_before_the_message(teaching):
         {"user": UNDERSTOOD_NOTHING + "\n", "intent": "faq/clinic_prices"},
         {"action": "utter_faq"},
     ]
+
+
+def test_save_as_story_teaches_the_phrasing_and_the_path_that_led_to_it(teaching):
+    browser = signed_in(teaching, "eddie")
+    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="story", turn="2")
+    assert saved.status_code == 200 and "Saved as a story in data/staff/stories.yml" in saved.text
+    assert UNDERSTOOD_NOTHING in questions_of(teaching, "clinic.yml", "clinic_prices")
+    stories = yaml.safe_load((teaching.project_dir / "data/staff/stories.yml").read_text())["stories"]
+    assert stories[-1]["steps"] == [
+        {"intent": "greet"},
+        {"action": "utter_greet"},
+        {"intent": "faq"},
+        {"action": "utter_faq"},
+    ]
+    assert [summary for _, _, summary, _ in changes(teaching)] == [
+        f"“{UNDERSTOOD_NOTHING}” added to the topic clinic_prices",
+        f"story: taught from the console: the conversation up to “{UNDERSTOOD_NOTHING}”",
+    ]
+    # Rasa reads the project with the story as it reads it for training.
+    validated = subprocess.run(
+        [str(Path(sys.executable).with_name("rasa")), "data", "validate", "--fail-on-warning", "--config"]
+        + [str(PROJECT_DIR / "config.yml")],
+        cwd=teaching.project_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]
+
+
+def test_a_single_message_or_one_after_a_booking_is_not_saved_as_a_story(teaching):
+    browser = signed_in(teaching, "eddie")
+    alone = teach(teaching, browser, "prices-unclear", "clinic_prices", do="story")
+    assert alone.status_code == 400 and "Nothing comes before this message to learn from" in alone.text
+    after_booking = teach(teaching, browser, "booked-then-prices", "clinic_prices", do="story", turn="1")
+    assert after_booking.status_code == 400 and "the messages before it hold a booking" in after_booking.text
+    assert not (teaching.project_dir / "data/staff/stories.yml").exists()
+    assert UNDERSTOOD_NOTHING not in questions_of(teaching, "clinic.yml", "clinic_prices")
 
 
 def test_a_message_the_red_flag_layer_answered_cannot_become_a_test_of_a_topic(teaching):
