@@ -18,6 +18,7 @@ Their word lists are in lexicon.yml (the phrases) and grammar.yml (word classes 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import AbstractSet, Dict, List, Optional, Set, Tuple
@@ -30,7 +31,9 @@ from red_flags.rules import Evidence
 Span = Tuple[int, int]
 Found = Dict[str, List[Span]]  # matcher label -> spans; filter groups start with "_"
 
-YEARS_LONG_AGO = (1950, 2022)  # a year in this range dates what its clause says
+# A year from 1950 to this many years ago dates what its clause says ("in 2015"): counted from
+# today, so the rule ages with the calendar (written in 2026, when it meant up to 2022).
+EARLIEST_YEAR, YEARS_AGO = 1950, 4
 WHEN_YOUNG_BEFORE = 40  # "when I was 12": an age under this is long ago
 
 
@@ -228,8 +231,8 @@ def _opening_word(message: Message, number: int) -> str:
 
 def _years_long_ago(message: Message) -> List[int]:
     """Tokens that are a year long past ("in 2015")."""
-    low, high = YEARS_LONG_AGO
-    return [t.i for t in message.doc if t.like_num and low <= number(t.text) <= high]
+    latest = dt.date.today().year - YEARS_AGO
+    return [t.i for t in message.doc if t.like_num and EARLIEST_YEAR <= number(t.text) <= latest]
 
 
 def long_ago_sentences(message: Message) -> Set[int]:

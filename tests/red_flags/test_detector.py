@@ -1,5 +1,7 @@
 """The red-flag detector on its own, with the project's spaCy pipeline."""
 
+import datetime as dt
+
 import pytest
 import yaml
 
@@ -246,3 +248,11 @@ def test_back_pain_told_earlier_does_not_undo_a_denial(detect):
 )
 def test_a_message_that_speaks_of_the_back_is_recognised(detect, text, mentions):
     assert detect.read(detect.nlp(text)).mentions_back is mentions
+
+
+def test_a_fall_dated_years_back_does_not_count_but_one_this_year_does(detect):
+    # Counted from today's year, so the rule does not go stale as the years pass.
+    this_year = dt.date.today().year
+    assert detect(f"in {this_year - 6} i fell off a ladder and hurt my back, now it aches when i sit") is None
+    this_year_fall = detect(f"in {this_year} i fell off a ladder and hurt my back, now it aches when i sit")
+    assert this_year_fall and this_year_fall.level == EMERGENCY and this_year_fall.category == "major_trauma"
