@@ -202,7 +202,9 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     )
     version.folder.mkdir(parents=True, exist_ok=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
-    command = [rasa, "train", "--out", str(version.folder), "--fixed-model-name", version.id]
+    # validate() above ran the checks `rasa train` would run first (the same validate_files),
+    # with warnings counted as failures: not twice.
+    command = [rasa, "train", "--skip-validation", "--out", str(version.folder), "--fixed-model-name", version.id]
     base = live_model()
     try:
         reasons = ["asked for"] if full else full_training_reasons(project_dir(), base)
