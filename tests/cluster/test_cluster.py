@@ -184,11 +184,17 @@ def test_a_postgres_restart_loses_no_confirmed_booking_and_the_conversation_goes
     assert [row["conversation_id"] for row in after.values()].count(sender) == 1
 
 
+# Seconds after a replica's kill by which its processes are gone and haproxy sends nothing to it
+# (deploy/haproxy.cfg: a refused connection is retried on the other replica at once).
+SETTLED_AFTER_A_KILL = 5
+
+
 def test_kill_9_of_a_replica_under_load_only_fails_the_turns_in_flight_and_the_widget_reconnects(cluster):
     senders = [f"k9-{uuid.uuid4().hex[:8]}" for _ in range(8)]
     for sender in senders:
         send(cluster, sender, "hello")
-    failures: Dict[str, int] = {sender: 0 for sender in senders}
+    # When each failed turn failed (time.monotonic()), per conversation.
+    failures: Dict[str, List[float]] = {sender: [] for sender in senders}
     stop = threading.Event()
 
     def keep_talking(sender: str) -> None:
@@ -196,7 +202,7 @@ def test_kill_9_of_a_replica_under_load_only_fails_the_turns_in_flight_and_the_w
             try:
                 send(cluster, sender, "how often should I get a massage?")
             except requests.RequestException:
-                failures[sender] += 1
+                failures[sender].append(time.monotonic())
 
     widget = WidgetChat(cluster.url)
     widget.start()
@@ -205,13 +211,21 @@ def test_kill_9_of_a_replica_under_load_only_fails_the_turns_in_flight_and_the_w
     with ThreadPoolExecutor(len(senders)) as pool:
         talking = [pool.submit(keep_talking, sender) for sender in senders]
         time.sleep(10)
+        killed_at = time.monotonic()
         os.kill(victim.rasa_pid(), signal.SIGKILL)
         time.sleep(20)
         stop.set()
         for future in talking:
             future.result()
-    # At most the one turn each conversation had in flight failed; the rest were answered.
-    assert all(count <= 1 for count in failures.values()), failures
+    # Only turns the dying replica had taken failed: none before the kill, none once its
+    # processes were gone (a worker outlives its supervisor by moments: PR_SET_PDEATHSIG, so a
+    # conversation may lose the turn in flight and the one it sent straight after). Everything
+    # later went to the other replica (haproxy retries a refused connection elsewhere).
+    after_the_kill = {sender: [round(m - killed_at, 2) for m in moments] for sender, moments in failures.items()}
+    assert all(0 <= m <= SETTLED_AFTER_A_KILL for moments in after_the_kill.values() for m in moments), after_the_kill
+    # A few at most: without haproxy's retry of a refused connection, each conversation would
+    # fail every other turn until the health check (1 s apart, 2 misses) took the replica out.
+    assert all(len(moments) <= 3 for moments in after_the_kill.values()), after_the_kill
     for sender in senders:
         reply = text(send(cluster, sender, "what are your opening hours?"))
         assert "Monday" in reply
