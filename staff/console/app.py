@@ -283,10 +283,10 @@ def create_app(config: Settings, clinic_db: Engine) -> Sanic:
         topic = project.topic(topic_id)
         if topic is None:
             raise ContentError(f"There is no topic {topic_id!r}.")
-        steps = await asyncio.to_thread(story_builder.recorded_story, recorded)
+        name = f"taught from the console: the conversation up to “{text}”"
+        steps = await asyncio.to_thread(story_builder.recorded_story, name, recorded)
         known = text.lower() in (question.lower() for question in topic.questions)
         changes = [] if known else [await asyncio.to_thread(project.add_phrasing, topic_id, text)]
-        name = f"taught from the console: the conversation up to “{text}”"
         changes.append(await asyncio.to_thread(story_builder.add_story, name, steps))
         for change in changes:
             await asyncio.to_thread(save, change, request)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 from red_flags.contract import finding_in
 from staff.console.masking import personal_details_in
 
@@ -62,7 +64,7 @@ def earlier_steps(events: Sequence[Dict[str, Any]], domain_file: Path, with_text
     slots = Domain.load(str(domain_file)).slots
     tracker = DialogueStateTracker.from_dict("recorded", list(events), slots)
     written = YAMLStoryWriter().stories_to_yaml(tracker.as_story().story_steps, is_test_story=with_text)
-    steps = [step for story in written.get("stories", []) for step in story["steps"]]
+    steps = [_plain(step) for story in written.get("stories", []) for step in story["steps"]]
     if not with_text:
         # A training story names a FAQ question by its retrieval intent alone, as the FAQ rule
         # does (data/faq/rules.yml); the topic is the response selector's to learn.
@@ -70,3 +72,13 @@ def earlier_steps(events: Sequence[Dict[str, Any]], domain_file: Path, with_text
             if "intent" in step:
                 step["intent"] = str(step["intent"]).split("/", 1)[0]
     return steps
+
+
+def _plain(value: Any) -> Any:
+    """The writer's OrderedDicts (entities, slots) as plain mappings: dumped as they are, they
+    would be tagged `!!omap` in the project's files."""
+    if isinstance(value, dict):
+        return CommentedMap((key, _plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_plain(item) for item in value)
+    return value

@@ -158,7 +158,7 @@ class StoryBuilder:
                 changes.append(self._add_rule(form, response))
         return changes
 
-    def recorded_story(self, recorded: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def recorded_story(self, name: str, recorded: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """The steps of a training story of a recorded conversation (its stored events up to
         and including the corrected message, the last user event): the turns before it as they
         happened, then the message as a FAQ question, answered. Refuses, writing nothing, what
@@ -167,6 +167,7 @@ class StoryBuilder:
         refusal = red_flag_refusal(message)
         if refusal:
             raise ContentError(refusal)
+        self._refuse_a_taken_name(name)
         left_out = why_not_written(earlier_events, self.region)
         if left_out:
             raise ContentError(f"Not saved as a story: {left_out}, which training data may not hold.")
@@ -181,11 +182,15 @@ class StoryBuilder:
     def add_story(self, name: str, steps: List[Dict[str, Any]]) -> Change:
         """Writes a story (``recorded_story``) into data/staff/stories.yml."""
         with writing:
+            self._refuse_a_taken_name(name)
             document = self._load_or_start(STAFF_STORIES, "stories")
-            if any(story.get("story") == name for story in document["stories"]):
-                raise ContentError(f"There is a story named “{name}” already.")
             document["stories"].append(CommentedMap([("story", name), ("steps", CommentedSeq(steps))]))
             return self._write(STAFF_STORIES, dump(document), f"story: {name}")
+
+    def _refuse_a_taken_name(self, name: str) -> None:
+        stories = self._load_or_start(STAFF_STORIES, "stories")["stories"]
+        if any(story.get("story") == name for story in stories):
+            raise ContentError(f"There is a story named “{name}” already.")
 
     def _load_or_start(self, relative: str, key: str) -> Any:
         path = self.root / relative

@@ -21,6 +21,7 @@ PASSWORD = "a long clinic password"
 NOW = time.time()
 UNDERSTOOD_NOTHING = "hw much 4 an hour of massage at ur place"
 WITH_A_PHONE = "how much is it, call me on 415 555 2671"
+FELL_YESTERDAY = "my back hurts since i fell off my bike yesterday"
 
 
 def fell_back(conversation_id: str, text: str) -> list:
@@ -39,6 +40,16 @@ def greeted(text: str) -> list:
         ActionExecuted("utter_greet", timestamp=NOW - 89),
         BotUttered("Hello! I can answer questions about back pain and massage.", {}, timestamp=NOW - 89),
         ActionExecuted("action_listen", timestamp=NOW - 89),
+        UserUttered(
+            FELL_YESTERDAY,
+            {"name": "red_flag_urgent", "confidence": 1.0},
+            [{"entity": "red_flag_level", "value": "urgent"}],
+            timestamp=NOW - 80,
+        ),
+        SlotSet("red_flag_level", "urgent", timestamp=NOW - 80),
+        ActionExecuted("utter_red_flag_urgent", timestamp=NOW - 79),
+        ActionExecuted("action_record_escalation", timestamp=NOW - 79),
+        ActionExecuted("action_listen", timestamp=NOW - 79),
         *fell_back("", text),
     ]
 
@@ -168,15 +179,20 @@ def test_save_as_test_adds_a_conversation_test_with_the_corrected_topic(teaching
 def test_save_as_test_keeps_the_conversation_before_the_corrected_message(teaching):
     browser = signed_in(teaching, "eddie")
     # Turn 0 is the session's start, before the person wrote.
-    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="test", turn="2")
-    assert "after the 1 message before it, answered as they were" in saved.text
+    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="test", turn="3")
+    assert "after the 2 messages before it, answered as they were" in saved.text
     [test] = [story for story in saved_tests(teaching) if UNDERSTOOD_NOTHING in story["story"]]
     assert test["steps"] == [
         {"intent": "greet", "user": "hi there\n"},
         {"action": "utter_greet"},
+        {"intent": "red_flag_urgent", "user": FELL_YESTERDAY + "\n"},
+        {"slot_was_set": [{"red_flag_level": "urgent"}]},
+        {"action": "utter_red_flag_urgent"},
+        {"action": "action_record_escalation"},
         {"user": UNDERSTOOD_NOTHING + "\n", "intent": "faq/clinic_prices"},
         {"action": "utter_faq"},
     ]
+    assert "!!" not in (teaching.project_dir / "tests/stories/test_conversations.yml").read_text()
 
 
 def test_a_saved_test_never_holds_a_booking_made_before_the_message(teaching):
@@ -195,16 +211,21 @@ def test_a_saved_test_never_holds_a_booking_made_before_the_message(teaching):
 
 def test_save_as_story_teaches_the_phrasing_and_the_path_that_led_to_it(teaching):
     browser = signed_in(teaching, "eddie")
-    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="story", turn="2")
+    saved = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="story", turn="3")
     assert saved.status_code == 200 and "Saved as a story in data/staff/stories.yml" in saved.text
     assert UNDERSTOOD_NOTHING in questions_of(teaching, "clinic.yml", "clinic_prices")
     stories = yaml.safe_load((teaching.project_dir / "data/staff/stories.yml").read_text())["stories"]
     assert stories[-1]["steps"] == [
         {"intent": "greet"},
         {"action": "utter_greet"},
+        {"intent": "red_flag_urgent", "entities": [{"red_flag_level": "urgent"}]},
+        {"slot_was_set": [{"red_flag_level": "urgent"}]},
+        {"action": "utter_red_flag_urgent"},
+        {"action": "action_record_escalation"},
         {"intent": "faq"},
         {"action": "utter_faq"},
     ]
+    assert "!!" not in (teaching.project_dir / "data/staff/stories.yml").read_text()
     assert [summary for _, _, summary, _ in changes(teaching)] == [
         f"“{UNDERSTOOD_NOTHING}” added to the topic clinic_prices",
         f"story: taught from the console: the conversation up to “{UNDERSTOOD_NOTHING}”",
@@ -219,6 +240,9 @@ def test_save_as_story_teaches_the_phrasing_and_the_path_that_led_to_it(teaching
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
     assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]
+    again = teach(teaching, browser, "greeted-then-prices", "clinic_prices", do="story", turn="3")
+    assert again.status_code == 400 and "There is a story named" in again.text
+    assert len(changes(teaching)) == 2
 
 
 def test_a_single_message_or_one_after_a_booking_is_not_saved_as_a_story(teaching):
