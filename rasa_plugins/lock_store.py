@@ -28,19 +28,16 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore, RedisLockS
 from rasa.utils.endpoints import EndpointConfig
 
 from settings import settings
-
-BUSY_TIMEOUT_SECONDS = 30  # a process waits this long for another's short lock transaction
+from web import shared_sqlite
 
 
 class SQLiteLockStore(LockStore):
     """Ticket locks in an SQLite file, for the Rasa processes of one machine."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; _exclusive() opens them explicitly.
-        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)")
+        self._db = shared_sqlite.connect(
+            path, "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)"
+        )
         super().__init__()
 
     @contextlib.contextmanager

@@ -30,13 +30,11 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
+from web import shared_sqlite
 
 
 def _write_ahead_log(dbapi_connection: Any, _connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    shared_sqlite.prepare(dbapi_connection, "PRAGMA synchronous=NORMAL")
 
 
 class ClinicSQLTrackerStore(SQLTrackerStore):
