@@ -28,12 +28,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from scripts import evaluate
+from red_flags.contract import INTENT_FOR_LEVEL
 from settings import MODEL_FILE, RASA_CONFIG
 
 MIN_OURS = 0.92
 THRESHOLDS = [round(0.10 + 0.01 * i, 2) for i in range(31)]
 Signals = List[Tuple[Dict[str, float], float]]
 Figures = Tuple[float, float, float, float, float, float]  # right, offered, another, honest, ours, caught
+RED_FLAG_INTENTS = frozenset(INTENT_FOR_LEVEL.values())
 
 
 def parse_once(model: Path) -> Dict[str, Tuple[Dict[str, Any], Optional[Signals]]]:
@@ -79,8 +81,17 @@ def replay(parsed: Tuple[Dict[str, Any], Optional[Signals]], weights: Sequence[f
     selected = parse["response_selector"]["faq"]
     selected["response"].update(intent_response_key=key, confidence=confidence)
     selected["ranking"] = [{"intent_response_key": k, "confidence": c} for k, c in ranking]
-    if parse["intent"]["name"] == "faq" and confidence < threshold:
-        parse["intent"] = {"name": "nlu_fallback", "confidence": confidence}
+    if confidence < threshold:
+        # As TopicConfidenceFallback: the fallback goes before "faq" in the ranking, which the
+        # red-flag layer after it may have headed with its own intent (its follow-up question
+        # then reads what was asked from the ranking's second entry).
+        ranking_entries = parse.get("intent_ranking") or [parse["intent"]]
+        position = 1 if parse["intent"]["name"] in RED_FLAG_INTENTS else 0
+        if len(ranking_entries) > position and ranking_entries[position]["name"] == "faq":
+            fallback = {"name": "nlu_fallback", "confidence": confidence}
+            parse["intent_ranking"] = [*ranking_entries[:position], fallback, *ranking_entries[position:]]
+            if position == 0:
+                parse["intent"] = fallback
     return parse
 
 
