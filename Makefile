@@ -110,7 +110,7 @@ test: setup check  ## every test: unit, end to end, held-out NLU, conversation s
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 
 test-fast: $(SPACY_PIPELINE)/meta.json $(WORD_EMBEDDINGS)/embeddings.safetensors data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
-	$(BIN)/pytest -m "not servers and not evaluation and not release_cycle"
+	$(BIN)/pytest -m "not servers and not evaluation and not training and not release_cycle"
 
 test-release-cycle: setup  ## teach, train, gate, preview and publish a real candidate in a copy of the project (15-20 min)
 	$(BIN)/pytest -m release_cycle

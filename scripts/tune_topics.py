@@ -27,8 +27,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from scripts import evaluate
 from red_flags.contract import INTENT_FOR_LEVEL
+from scripts import evaluate
 from settings import MODEL_FILE, RASA_CONFIG
 
 MIN_OURS = 0.92

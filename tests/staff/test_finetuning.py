@@ -2,10 +2,14 @@
 (staff/releases.py, `full_training_reasons`): a change that keeps every label the model
 predicts (a new phrasing, a changed answer) is fine-tuned, in half the time; a new topic,
 intent, response or slot needs a full training. Each change is made with the console's own
-code in a copy of the project; no model is trained."""
+code in a copy of the project; only the last test trains one, by fine-tuning."""
 
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -13,6 +17,8 @@ import pytest
 
 from clinic.details import load_clinic
 from scripts.benchmark_training import changed_answer, new_phrasing, new_topic
+from scripts.evaluate import answered, trained_parser
+from settings import MODEL_FILE
 from staff import releases
 from staff.console.content import Project
 from staff.console.stories import EXISTING_REPLY, NEW_REPLY, StoryBuilder, StoryForm
@@ -121,3 +127,25 @@ def test_a_changed_config_is_trained_in_full_unless_only_untrained_settings_chan
 def test_without_a_live_model_the_candidate_is_trained_in_full(project, tmp_path):
     reasons = releases.full_training_reasons(project, tmp_path / "missing.tar.gz")
     assert reasons == ["there is no live model to fine-tune (missing.tar.gz)"]
+
+
+@pytest.mark.training
+def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_escalates(project):
+    """The fast path end to end, as the console's Train button runs it: `staff train` fine-tunes
+    the live model (staff/fine_tune.py) into a candidate that answers the taught phrasing."""
+    (project / "models").mkdir(exist_ok=True)
+    shutil.copyfile(MODEL_FILE, project / "models" / MODEL_FILE.name)
+    # Not answered by the model `make` trained ("did you mean", 2026-12-05): the candidate learnt it.
+    taught = "is a firm rubdown meant to sting"
+    console(project).add_phrasing("does_massage_hurt", taught)
+    environment = {**os.environ, "STAFF_PROJECT_DIR": str(project), "VERSIONS_DIR": str(project / "var" / "versions")}
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "staff", "train"], cwd=project, env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = project / "var" / "versions" / done.stdout.split()[-1]
+    assert "finetuned_from" in json.loads((folder / "version.json").read_text())["training"]
+    parse = trained_parser(folder / f"{folder.name}.tar.gz")
+    assert answered(parse(taught)) == "does_massage_hurt"
+    emergency = "my back hurts and I suddenly can't feel my groin or control my bladder"
+    assert answered(parse(emergency)) == "red_flag_emergency"
