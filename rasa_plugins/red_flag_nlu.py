@@ -18,9 +18,11 @@ server, so the escalation reply never waits for the action server.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import pickle
-import random
-from typing import Any, Dict, List, Optional, Type
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Type, TypedDict
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -61,8 +63,24 @@ from red_flags.timing import in_time
 SPACY_DOC = "text_spacy_doc"
 MODEL_FILE = "red_flag_model.pkl"
 NORMALISED_FILE = "normalised_phrasings.pkl"
-NORMALISED_CHECKS = 50  # phrasings normalised again to tell that the live model's still hold
 MAX_QUOTE = 80  # characters of the message quoted back when the classifier recognised it
+
+
+class Normalised(TypedDict):
+    pipeline: str  # _normalising_fingerprint() when they were normalised
+    phrasings: Dict[str, str]  # lower-cased phrasing -> what the classifier reads
+
+
+def _normalising_fingerprint(pipeline_path: str) -> str:
+    """Everything normalising a phrasing depends on: the built spaCy pipeline's files (its
+    lookups and rules; built-in factories only), spaCy's version and ``normalise`` itself."""
+    import spacy
+
+    digest = hashlib.sha256(spacy.__version__.encode() + inspect.getsource(normalise).encode())
+    root = Path(pipeline_path)
+    for file in sorted(path for path in root.rglob("*") if path.is_file()):
+        digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def _quote(text: str) -> str:
@@ -88,10 +106,11 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         model: Optional[RedFlagModel] = None,
-        normalised: Optional[Dict[str, str]] = None,
+        normalised: Optional[Normalised] = None,
     ) -> None:
         self._config = config
-        self._normalised: Dict[str, str] = normalised or {}  # lower-cased phrasing -> what the classifier reads
+        # What the classifier read for each lower-cased phrasing, and what normalising depended on.
+        self._normalised: Normalised = normalised or {"pipeline": "", "phrasings": {}}
         self._model_storage = model_storage
         self._resource = resource
         self._detector: RedFlagDetector = detector_for(config["spacy_pipeline"])
@@ -115,28 +134,21 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             (example.get(TEXT), NO_RED_FLAG) for example in training_data.intent_examples
         ]
         texts = [text.lower() for text, _ in examples]
-        self._normalised = self._still_valid(self._normalised)
+        # The live model's, when fine-tuning: normalising its 14,000 phrasings again took 7 of a
+        # fine-tuning's seconds. Only if normalising still works the same way.
+        pipeline = _normalising_fingerprint(self._config["spacy_pipeline"])
+        known = self._normalised["phrasings"] if self._normalised.get("pipeline") == pipeline else {}
         nlp = self._detector.nlp
-        for text in dict.fromkeys(texts):
-            if text not in self._normalised:
-                self._normalised[text] = normalise(nlp(text))
+        normalised = {text: known.get(text) or normalise(nlp(text)) for text in dict.fromkeys(texts)}
+        self._normalised = {"pipeline": pipeline, "phrasings": normalised}
         # Only a model fine-tuning loaded has one: it starts from the live model's weights.
         self._model = RedFlagModel.train(
-            [self._normalised[text] for text in texts], [label for _, label in examples], self._model
+            [normalised[text] for text in texts], [label for _, label in examples], self._model
         )
         with self._model_storage.write_to(self._resource) as directory:
             (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model.pipeline))
-            kept = {text: self._normalised[text] for text in texts}
-            (directory / NORMALISED_FILE).write_bytes(pickle.dumps(kept))
+            (directory / NORMALISED_FILE).write_bytes(pickle.dumps(self._normalised))
         return self._resource
-
-    def _still_valid(self, normalised: Dict[str, str]) -> Dict[str, str]:
-        """The live model's normalised phrasings, when fine-tuning: normalising the 14,000 of
-        them again took 7 of the fine-tuning's seconds. Kept only if the spaCy pipeline
-        still normalises a sample of them the same way (a new build may lemmatise differently)."""
-        sample = random.Random(0).sample(sorted(normalised), min(NORMALISED_CHECKS, len(normalised)))
-        nlp = self._detector.nlp
-        return dict(normalised) if all(normalise(nlp(text)) == normalised[text] for text in sample) else {}
 
     @classmethod
     def load(
@@ -153,7 +165,7 @@ class RedFlagClassifier(GraphComponent, IntentClassifier):
             # Read only when fine-tuning, and absent from models trained before it was kept.
             normalised_file = directory / NORMALISED_FILE
             finetuning = execution_context.is_finetuning and normalised_file.is_file()
-            normalised = pickle.loads(normalised_file.read_bytes()) if finetuning else {}  # noqa: S301
+            normalised = pickle.loads(normalised_file.read_bytes()) if finetuning else None  # noqa: S301
         return cls(config, model_storage, resource, RedFlagModel(pipeline), normalised)
 
     def process(self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None) -> List[Message]:

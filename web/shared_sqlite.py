@@ -7,7 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-BUSY_TIMEOUT_SECONDS = 30  # how long a process waits for another's short transaction
+# How long a process waits for another's short transaction (connect()), and at most for the
+# switch to the write-ahead log (prepare(), also for the conversations' SQLAlchemy connections).
+BUSY_TIMEOUT_SECONDS = 30
 
 
 def connect(path: Path, *set_up: str) -> sqlite3.Connection:

@@ -135,8 +135,8 @@ def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_e
     the live model (staff/fine_tune.py) into a candidate that answers the taught phrasing."""
     (project / "models").mkdir(exist_ok=True)
     shutil.copyfile(MODEL_FILE, project / "models" / MODEL_FILE.name)
-    # Not answered by the model `make` trained ("did you mean", 2026-12-05): the candidate learnt it.
     taught = "is a firm rubdown meant to sting"
+    assert answered(trained_parser(MODEL_FILE)(taught)) != "does_massage_hurt"  # the live model did not know it
     console(project).add_phrasing("does_massage_hurt", taught)
     environment = {**os.environ, "STAFF_PROJECT_DIR": str(project), "VERSIONS_DIR": str(project / "var" / "versions")}
     done = subprocess.run(  # noqa: S603

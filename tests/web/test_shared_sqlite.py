@@ -3,7 +3,9 @@ the Rasa processes of `make run` and their lock store and rate limiter."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 from web import shared_sqlite
@@ -31,8 +33,10 @@ def test_processes_opening_a_new_file_together_all_get_it_in_write_ahead_log_mod
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
+        if worker.is_alive():
+            worker.kill()
     assert [worker.exitcode for worker in workers] == [0] * PROCESSES
     for number in range(NEW_FILES):
-        connection = shared_sqlite.connect(tmp_path / f"shared-{number}.db")
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("locks",)]
+        with contextlib.closing(sqlite3.connect(tmp_path / f"shared-{number}.db")) as connection:  # as it was left
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("locks",)]
