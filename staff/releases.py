@@ -365,10 +365,11 @@ def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
 FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy on the held-out set
 
 
-def measure(model: Path) -> Dict[str, Any]:
+def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """What the gate compares, for one model: per message of the held-out FAQ set the topic it
     answers; per red-flag message (held-out and development sets) whether it escalates; and
-    whether every conversation test passes."""
+    whether every conversation test passes. With ``taught`` (phrasing -> topic, the FAQ
+    phrasings the model was trained on), also whether it answers each with its topic."""
     from red_flags.contract import EMERGENCY, ESCALATION_LEVELS
     from scripts.evaluate import FAQ_HOLDOUT, RED_FLAG_HOLDOUT, answered, escalation_level, trained_parser
 
@@ -391,7 +392,22 @@ def measure(model: Path) -> Dict[str, Any]:
                     red_flags[f"{tier}: {text}"] = (
                         level == EMERGENCY if tier == "emergency" else level in ESCALATION_LEVELS
                     )
-    return {"faq": faq, "red_flags": red_flags, "conversation_tests": conversation_tests(model)}
+    figures = {"faq": faq, "red_flags": red_flags, "conversation_tests": conversation_tests(model)}
+    if taught is not None:
+        # A phrasing the red-flag layer escalates is answered as the clinic's rules say, not as taught.
+        figures["taught"] = {
+            text: answered(parsed) == topic or escalation_level(parsed) in ESCALATION_LEVELS
+            for text, topic in taught.items()
+            for parsed in [parse(text)]
+        }
+    return figures
+
+
+def taught_phrasings(root: Path) -> Dict[str, str]:
+    """Every FAQ phrasing of the knowledge files in ``root``, with the topic it teaches."""
+    from knowledge import load_topics
+
+    return {question: topic.id for topic in load_topics(root / "knowledge") for question in topic.questions}
 
 
 def _yaml(path: Path) -> Dict[str, Any]:
@@ -437,6 +453,9 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
         "reasons": reasons,
         "escalated": escalated,
         "faq_accuracy": faq,
+        # Told to staff, not a reason to refuse: a phrasing taught for a topic that the candidate
+        # still answers with another (a fine-tuning can leave one that fits another topic better).
+        "not_as_taught": sorted(text for text, ok in candidate.get("taught", {}).items() if not ok),
         "changed": {
             "faq": _changed(live_figures["faq"], candidate["faq"]),
             "red_flags": _changed(live_figures["red_flags"], candidate["red_flags"]),
@@ -451,18 +470,20 @@ def _changed(before: Dict[str, bool], after: Dict[str, bool]) -> Dict[str, List[
     }
 
 
-def figures_of(model: Path) -> Dict[str, Any]:
+def figures_of(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """``measure``, kept beside the model and reused while the model file and the measured sets
     are unchanged: the live version is measured once, not at every gate."""
     digest = hashlib.sha256(model.read_bytes())
     for path in _measured_sets():
         digest.update(path.read_bytes())
+    if taught is not None:
+        digest.update(json.dumps(taught, sort_keys=True).encode("utf-8"))
     kept = model.with_name(model.name + ".figures.json")
     if kept.is_file():
         cached = json.loads(kept.read_text(encoding="utf-8"))
         if cached.get("digest") == digest.hexdigest():
             return cached["figures"]
-    figures = measure(model)
+    figures = measure(model, taught)
     _write_atomically(kept, json.dumps({"digest": digest.hexdigest(), "figures": figures}))
     return figures
 
@@ -481,7 +502,9 @@ def gate(version_id: str, progress=print) -> Dict[str, Any]:
     progress(f"Measuring the live version ({against}), unless already measured...")
     before = figures_of(live_model())
     progress(f"Measuring the candidate {version.id}...")
-    report = {**compare(before, figures_of(version.model)), "at": _now(), "against": against}
+    # Its taught phrasings too, while the files are still those it was trained from.
+    taught = taught_phrasings(project_dir()) if content_hash() == version.content_hash else None
+    report = {**compare(before, figures_of(version.model, taught)), "at": _now(), "against": against}
     version.gate = report
     version.save()
     return report

@@ -39,6 +39,12 @@ def test_the_gate_passes_a_candidate_as_good_as_the_live_one_and_lists_what_chan
     assert report["changed"]["faq"]["now_wrong"] == ["question 94"]
 
 
+def test_the_gate_tells_which_taught_phrasings_the_candidate_answers_otherwise_without_refusing():
+    taught = {"is a firm rubdown meant to sting": False, "does deep tissue massage hurt": True}
+    report = releases.compare(figures(), {**figures(), "taught": taught})
+    assert report["passed"] and report["not_as_taught"] == ["is a firm rubdown meant to sting"]
+
+
 @pytest.mark.parametrize(
     "candidate, reason",
     [

@@ -87,6 +87,7 @@ def test_a_taught_message_is_answered_by_the_next_version(tmp_path, monkeypatch)
         print("the gate " + ("passed" if report["passed"] else "refused: " + "; ".join(report["reasons"])))
         version_page = editor.get(f"{console.url}/versions/{candidate.id}", timeout=30)
         assert "Emergency and urgent messages escalated" in version_page.text
+        assert TAUGHT not in report["not_as_taught"]  # the candidate's own phrasings were measured
 
         preview = console.post_form(editor, version_page, f"/versions/{candidate.id}/preview", message=TAUGHT)
         assert PRICES in preview.text

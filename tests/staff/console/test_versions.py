@@ -52,6 +52,19 @@ def signed_in(console: StaffConsole, name: str):
     return browser
 
 
+def test_the_version_page_lists_the_taught_phrasings_the_version_answers_otherwise(versions):
+    gate = {
+        **PASSED,
+        "escalated": {"live": 10, "candidate": 10},
+        "faq_accuracy": {"live": 0.95, "candidate": 0.95},
+        "changed": {},
+        "not_as_taught": ["is a firm rubdown meant to sting"],
+    }
+    page = signed_in(versions, "eddie").get(f"{versions.url}/versions/{version('taught', gate).id}", timeout=30)
+    assert "Taught phrasings this version answers with another topic, or not at all" in page.text
+    assert '<li class="refused">is a firm rubdown meant to sting</li>' in page.text
+
+
 def test_editors_train_and_gate_but_only_publishers_publish(versions):
     passed = version("passed", PASSED)
     browser = signed_in(versions, "eddie")
