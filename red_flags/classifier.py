@@ -92,9 +92,10 @@ def pieces(doc: Doc) -> List[Span]:
 
 def development_examples(pattern: str = DEVELOPMENT_SETS) -> List[Example]:
     examples: List[Example] = []
+    # libyaml's loader: the 36 sets' 14,000 phrasings in 0.06 s, against 1.6 s with the pure-Python
+    # one (a PyYAML built without libyaml has only that).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for path in sorted(glob.glob(str(PROJECT_DIR / pattern))):
-        # libyaml's loader: the 36 sets' 14,000 phrasings in 0.06 s, against 1.6 s with the pure-Python one.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a PyYAML built without libyaml has none
         data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
         for level in (EMERGENCY, URGENT):
             for category, messages in data[level].items():

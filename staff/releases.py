@@ -455,7 +455,10 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
         "faq_accuracy": faq,
         # Told to staff, not a reason to refuse: a phrasing taught for a topic that the candidate
         # still answers with another (a fine-tuning can leave one that fits another topic better).
-        "not_as_taught": sorted(text for text, ok in candidate.get("taught", {}).items() if not ok),
+        # None when they were not checked (the files changed after the candidate was trained).
+        "not_as_taught": (
+            sorted(text for text, ok in candidate["taught"].items() if not ok) if "taught" in candidate else None
+        ),
         "changed": {
             "faq": _changed(live_figures["faq"], candidate["faq"]),
             "red_flags": _changed(live_figures["red_flags"], candidate["red_flags"]),

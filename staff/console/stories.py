@@ -167,7 +167,7 @@ class StoryBuilder:
         refusal = red_flag_refusal(message)
         if refusal:
             raise ContentError(refusal)
-        self._refuse_a_taken_name(name)
+        self._refuse_a_taken_name(name, self._load_or_start(STAFF_STORIES, "stories"))
         left_out = why_not_written(earlier_events, self.region)
         if left_out:
             raise ContentError(f"Not saved as a story: {left_out}, which training data may not hold.")
@@ -182,14 +182,14 @@ class StoryBuilder:
     def add_story(self, name: str, steps: List[Dict[str, Any]]) -> Change:
         """Writes a story (``recorded_story``) into data/staff/stories.yml."""
         with writing:
-            self._refuse_a_taken_name(name)
             document = self._load_or_start(STAFF_STORIES, "stories")
+            self._refuse_a_taken_name(name, document)
             document["stories"].append(CommentedMap([("story", name), ("steps", CommentedSeq(steps))]))
             return self._write(STAFF_STORIES, dump(document), f"story: {name}")
 
-    def _refuse_a_taken_name(self, name: str) -> None:
-        stories = self._load_or_start(STAFF_STORIES, "stories")["stories"]
-        if any(story.get("story") == name for story in stories):
+    @staticmethod
+    def _refuse_a_taken_name(name: str, document: Any) -> None:
+        if any(story.get("story") == name for story in document["stories"]):
             raise ContentError(f"There is a story named “{name}” already.")
 
     def _load_or_start(self, relative: str, key: str) -> Any:

@@ -43,6 +43,7 @@ def test_the_gate_tells_which_taught_phrasings_the_candidate_answers_otherwise_w
     taught = {"is a firm rubdown meant to sting": False, "does deep tissue massage hurt": True}
     report = releases.compare(figures(), {**figures(), "taught": taught})
     assert report["passed"] and report["not_as_taught"] == ["is a firm rubdown meant to sting"]
+    assert releases.compare(figures(), figures())["not_as_taught"] is None  # not checked: not "none missed"
 
 
 @pytest.mark.parametrize(

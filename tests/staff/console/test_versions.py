@@ -63,6 +63,9 @@ def test_the_version_page_lists_the_taught_phrasings_the_version_answers_otherwi
     page = signed_in(versions, "eddie").get(f"{versions.url}/versions/{version('taught', gate).id}", timeout=30)
     assert "Taught phrasings this version answers with another topic, or not at all" in page.text
     assert '<li class="refused">is a firm rubdown meant to sting</li>' in page.text
+    unchecked = version("unchecked", {**gate, "not_as_taught": None})
+    page = signed_in(versions, "eddie").get(f"{versions.url}/versions/{unchecked.id}", timeout=30)
+    assert "Its taught phrasings were not checked: the knowledge files changed" in page.text
 
 
 def test_editors_train_and_gate_but_only_publishers_publish(versions):
