@@ -160,9 +160,15 @@ def live_model() -> Path:
 # --- train ---------------------------------------------------------------------------------------
 
 
-def _run(command: List[str], what: str, environment: Optional[Dict[str, str]] = None) -> str:
+def _rasa_environment() -> Dict[str, str]:
+    """For the Rasa commands run here: no usage data sent to Rasa unless the clinic asks for it
+    (`make run` and the deployment set this too; `python -m staff train` may be run by hand)."""
+    return {"RASA_TELEMETRY_ENABLED": "false", **os.environ}
+
+
+def _run(command: List[str], what: str) -> str:
     result = subprocess.run(  # noqa: S603
-        command, cwd=project_dir(), capture_output=True, text=True, env={**os.environ, **(environment or {})}
+        command, cwd=project_dir(), capture_output=True, text=True, env=_rasa_environment()
     )
     if result.returncode:
         problems = [line for line in (result.stdout + result.stderr).splitlines() if _is_problem(line)]
@@ -191,11 +197,11 @@ def _check_with_rasa() -> None:
 def train(created_by: str, progress=print, full: bool = False) -> Version:
     """Validates, then trains a candidate from the current files. When the change keeps every
     label of the live model (a new phrasing, a changed answer), the live model is fine-tuned
-    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`, without Rasa's cache);
-    otherwise (a new topic, intent, response, slot, form or action, a changed trained setting
-    in config.yml, or ``full``) the candidate is trained in full with Rasa's cache (no --force),
-    which can only skip what the change left alone: a new phrasing or answer changes the NLU
-    training data, so every NLU component trains again. The version records which it was and why."""
+    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`); otherwise (a new
+    topic, intent, response, slot, form or action, a changed trained setting in config.yml, or
+    ``full``) the candidate is trained in full. Either way without Rasa's cache and with
+    independent components trained side by side (staff/rasa_train.py). The version records
+    which it was and why."""
     progress("Checking the training data...")
     _write_faq_data()
     base = live_model()
@@ -216,17 +222,15 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
         created_by=created_by,
     )
     version.folder.mkdir(parents=True, exist_ok=True)
-    rasa = str(Path(sys.executable).with_name("rasa"))
     # _check_with_rasa() above ran the checks `rasa train` would run first (the same validate_files),
     # with warnings counted as failures: not twice.
     options = ["--skip-validation", "--out", str(version.folder), "--fixed-model-name", version.id]
-    command = [rasa, "train", *options]
-    fine_tune = [sys.executable, "-m", "staff.fine_tune", *options]  # `rasa train` without cache fingerprints
+    command = [sys.executable, "-m", "staff.rasa_train", *options]
     if not reasons:
         progress(f"Fine-tuning the live model ({base.name})...")
         try:
-            finetune = [*fine_tune, "--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
-            _run(finetune, "Fine-tuning")  # without Rasa's cache (staff/fine_tune.py)
+            finetune = [*command, "--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
+            _run(finetune, "Fine-tuning")
             current = live()
             version.training = {
                 "finetuned_from": current.id if current else "the model `make` trained",
@@ -421,7 +425,7 @@ def conversation_tests(model: Path) -> List[str]:
     out = model.parent / "conversation-tests"
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "test", "core", "--model", str(model), "--stories", "tests/stories", "--out", str(out)]
-    subprocess.run(command, cwd=project_dir(), capture_output=True, text=True)  # noqa: S603
+    subprocess.run(command, cwd=project_dir(), capture_output=True, text=True, env=_rasa_environment())  # noqa: S603
     failed = out / "failed_test_stories.yml"
     if not failed.is_file():
         return ["the conversation tests did not run"]

@@ -136,3 +136,11 @@ def test_loading_a_model_needs_the_publish_token_and_a_published_model_file(assi
         load, json={"model_file": "/etc/passwd"}, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert outside.status_code == 400
+
+
+def test_the_rasa_commands_staff_run_send_no_usage_data_unless_the_clinic_turned_it_on(monkeypatch):
+    # `python -m staff train` run by hand has no Makefile to set it; Rasa's default is to send.
+    monkeypatch.delenv("RASA_TELEMETRY_ENABLED", raising=False)
+    assert releases._rasa_environment()["RASA_TELEMETRY_ENABLED"] == "false"
+    monkeypatch.setenv("RASA_TELEMETRY_ENABLED", "true")
+    assert releases._rasa_environment()["RASA_TELEMETRY_ENABLED"] == "true"
