@@ -77,6 +77,10 @@ class Settings:
     # clinic/details.yml) and trains candidates from: this checkout, so the repository stays
     # the single source of truth; tests point it at a copy.
     staff_project_dir: Path
+    # A trained model whose red-flag classifier a full training starts from (its weights and
+    # normalised phrasings, rasa_plugins/red_flag_nlu.py): `staff train` names the live one;
+    # unset, the classifier trains from zero.
+    red_flag_start_model: Optional[Path]
     # The running Rasa servers a published version is loaded into.
     rasa_server_urls: List[str]
     # Conversation locks shared by the Rasa processes (rasa_plugins/lock_store.py): Redis at
@@ -182,6 +186,7 @@ def settings() -> Settings:
         retention_every_hours=float(os.environ.get("RETENTION_EVERY_HOURS", "24")),
         versions_dir=os.environ.get("VERSIONS_DIR", str(PROJECT_DIR / "var" / "versions")),
         staff_project_dir=Path(os.environ.get("STAFF_PROJECT_DIR") or PROJECT_DIR),
+        red_flag_start_model=Path(start) if (start := os.environ.get("RED_FLAG_START_MODEL", "").strip()) else None,
         rasa_server_urls=os.environ.get(
             "RASA_SERVER_URLS", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
         ).split(),

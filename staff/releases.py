@@ -166,9 +166,9 @@ def _rasa_environment() -> Dict[str, str]:
     return {"RASA_TELEMETRY_ENABLED": "false", **os.environ}
 
 
-def _run(command: List[str], what: str) -> str:
+def _run(command: List[str], what: str, environment: Optional[Dict[str, str]] = None) -> str:
     result = subprocess.run(  # noqa: S603
-        command, cwd=project_dir(), capture_output=True, text=True, env=_rasa_environment()
+        command, cwd=project_dir(), capture_output=True, text=True, env={**_rasa_environment(), **(environment or {})}
     )
     if result.returncode:
         problems = [line for line in (result.stdout + result.stderr).splitlines() if _is_problem(line)]
@@ -242,7 +242,8 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
             reasons = [str(problem)]
     if reasons:
         progress("Training in full (a few minutes): " + "; ".join(reasons) + "...")
-        _run(command, "Training")
+        # The red-flag classifier starts from the live model's (settings.py, red_flag_start_model).
+        _run(command, "Training", {"RED_FLAG_START_MODEL": str(base)})
         version.training = {"full": reasons}
     version.save()
     return version

@@ -1,8 +1,10 @@
 """The red-flag component's training (rasa_plugins/red_flag_nlu.py): a fine-tuning reuses the
-live model's normalised phrasings only while normalising works as it did for that model."""
+live model's normalised phrasings only while normalising works as it did for that model, and a
+full training starts from the model `staff train` names."""
 
 import pickle
 import shutil
+import tarfile
 
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -13,7 +15,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_plugins.red_flag_nlu import NORMALISED_FILE, RedFlagClassifier, _normalising_fingerprint
 from red_flags.classifier import normalise
-from settings import spacy_pipeline
+from settings import settings, spacy_pipeline
 
 SET = {
     "emergency": {"bladder_bowel": ["i wet myself and my back hurts", "cant control my bladder, back pain"]},
@@ -59,3 +61,40 @@ def test_a_fine_tuning_reuses_the_live_models_normalised_phrasings_only_from_the
     assert stored()["does deep tissue masage hurt"] == read_afresh
     assert fine_tuned(_normalising_fingerprint(str(spacy_pipeline())))["does deep tissue masage hurt"] == "marked"
     assert fine_tuned("another build")["does deep tissue masage hurt"] == read_afresh
+
+
+def test_a_full_training_starts_from_the_model_staff_train_names(tmp_path, monkeypatch):
+    """`staff train` names the live model (RED_FLAG_START_MODEL); the classifier of a full training
+    starts from that model's weights and reuses its normalised phrasings."""
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "set_1.yml").write_text(yaml.safe_dump(SET))
+    config = {"spacy_pipeline": str(spacy_pipeline()), "development_sets": str(tmp_path / "sets" / "*.yml")}
+    phrasings = TrainingData([Message.build("does deep tissue masage hurt", intent="faq")])
+    context = ExecutionContext(GraphSchema({}))
+
+    def trained(folder: str) -> RedFlagClassifier:
+        (tmp_path / folder).mkdir()
+        storage = LocalModelStorage(tmp_path / folder)
+        component = RedFlagClassifier.create(config, storage, Resource("red_flags"), context)
+        component.train(phrasings)
+        return component
+
+    from_zero = trained("from_zero")
+    # The live model's archive, laid out as Rasa packs one; its stored phrasing marked to see it reused.
+    live = tmp_path / "live.tar.gz"
+    with LocalModelStorage(tmp_path / "from_zero").read_from(Resource("red_flags")) as directory:
+        normalised = pickle.loads((directory / NORMALISED_FILE).read_bytes())
+        normalised["phrasings"]["does deep tissue masage hurt"] = "marked"
+        (directory / NORMALISED_FILE).write_bytes(pickle.dumps(normalised))
+        with tarfile.open(live, "w:gz") as archive:
+            archive.add(directory, "components/train_rasa_plugins.red_flag_nlu.RedFlagClassifier12")
+    monkeypatch.setenv("RED_FLAG_START_MODEL", str(live))
+    settings.cache_clear()
+    try:
+        started = trained("started")
+    finally:
+        settings.cache_clear()
+    assert started._normalised["phrasings"]["does deep tissue masage hurt"] == "marked"
+    assert from_zero._model and started._model
+    iterations = [model.pipeline.steps[-1][1].n_iter_.max() for model in (from_zero._model, started._model)]
+    assert iterations[1] < iterations[0], iterations
