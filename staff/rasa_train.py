@@ -1,5 +1,5 @@
-"""`rasa train`, as `staff train` (staff/releases.py) and `make train` run it: without Rasa's
-training cache, and with the components that do not depend on each other trained side by side.
+"""`rasa train`, as `staff train` runs it (staff/releases.py): without Rasa's training cache,
+and with the components that do not depend on each other trained side by side.
 
 - **No cache.** Rasa's TrainingHook fingerprints every graph node's inputs and outputs so that
   its cache can restore them next time, and does so even with the cache off. Hashing the
@@ -14,7 +14,10 @@ training cache, and with the components that do not depend on each other trained
   TensorFlow training keeps about 1.1 of this machine's 2 cores busy. Here the graph runs
   on dask's thread pool, so the dialogue policies, DIET, the response selector and the
   red-flag classifier train at the same time once their inputs are ready: a full training
-  went from 291 s to 213 s (benchmarks, "How long staff wait for a candidate").
+  went from 291 s to 213 s (benchmarks, "How long staff wait for a candidate"). The models
+  then draw their random numbers (batch order, dropout) in no fixed order, so the same files
+  give a slightly different model each time: the gate judges each candidate. `make train`
+  keeps Rasa's runner, so the model the tests use is the same every time.
 
 The rest is Rasa's own `rasa train`, with the arguments given:
 
