@@ -33,6 +33,9 @@ from settings import MODEL_FILE, PROJECT_DIR
 
 REAL_PATIENTS = PROJECT_DIR / "datasets" / "measuring" / "real_patients"
 FAQ_HOLDOUT = PROJECT_DIR / "tests" / "nlu" / "faq_holdout.yml"
+# Booking, referral and the other intents, in patients' words, written by someone who never saw
+# the training data; never trained on.
+INTENT_HOLDOUT = PROJECT_DIR / "tests" / "nlu" / "intents_holdout.yml"
 LONG_STORIES = PROJECT_DIR / "tests" / "nlu" / "long_stories.yml"
 RED_FLAG_HOLDOUT = PROJECT_DIR / "tests" / "red_flags" / "held_out.yml"
 # What a person gets instead of an answer: an honest "I can't answer that" or "did you mean".
@@ -227,6 +230,25 @@ def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
     ]
 
 
+def intent_holdout(parse: Parse) -> Dict[str, bool]:
+    """Per held-out phrasing of the intents other than FAQ topics: is it given its intent?"""
+    results: Dict[str, bool] = {}
+    for block in yaml.safe_load(INTENT_HOLDOUT.read_text(encoding="utf-8"))["nlu"]:
+        for line in block["examples"].splitlines():
+            text = line.strip()[2:].strip()
+            results[f"{block['intent']}: {text}"] = parse(text)["intent"]["name"] == block["intent"]
+    return results
+
+
+def intent_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
+    results = intent_holdout(parse)
+    booking = {key: ok for key, ok in results.items() if key.startswith("book_appointment:")}
+    return [
+        ("messages given their intent", rate(sum(results.values()), len(results))),
+        ("... of them booking requests", rate(sum(booking.values()), len(booking))),
+    ]
+
+
 def two_question_rows(parse: Parse, pairs: int = 60) -> List[Tuple[str, str]]:
     """Two held-out FAQ phrasings of different topics sent as one message: is one answered, and
     the other offered as a button (``also_asked``)?"""
@@ -281,6 +303,7 @@ def main(argv: Sequence[str]) -> int:
     print_table("real patients' messages, held-out set (figures only)", held_out.rows())
     print_table("our held-out FAQ set (tests/nlu/faq_holdout.yml)", faq_holdout_rows(parse))
     print_table("two held-out FAQ questions in one message", two_question_rows(parse))
+    print_table("our held-out set of the other intents (tests/nlu/intents_holdout.yml)", intent_holdout_rows(parse))
     long_stories = measure_real_messages(LONG_STORIES, parse)
     print_table(
         "our long stories, no red flag in any (tests/nlu/long_stories.yml)",

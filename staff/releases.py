@@ -367,7 +367,7 @@ def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
 
 # --- gate ----------------------------------------------------------------------------------------
 
-FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy on the held-out set
+FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy, and of the other intents' accuracy, on the held-out sets
 
 
 def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
@@ -376,7 +376,14 @@ def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, A
     whether every conversation test passes. With ``taught`` (phrasing -> topic, the FAQ
     phrasings the model was trained on), also whether it answers each with its topic."""
     from red_flags.contract import EMERGENCY, ESCALATION_LEVELS
-    from scripts.evaluate import FAQ_HOLDOUT, RED_FLAG_HOLDOUT, answered, escalation_level, trained_parser
+    from scripts.evaluate import (
+        FAQ_HOLDOUT,
+        RED_FLAG_HOLDOUT,
+        answered,
+        escalation_level,
+        intent_holdout,
+        trained_parser,
+    )
 
     parse = trained_parser(model)
     faq: Dict[str, bool] = {}
@@ -397,7 +404,12 @@ def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, A
                     red_flags[f"{tier}: {text}"] = (
                         level == EMERGENCY if tier == "emergency" else level in ESCALATION_LEVELS
                     )
-    figures = {"faq": faq, "red_flags": red_flags, "conversation_tests": conversation_tests(model)}
+    figures = {
+        "faq": faq,
+        "intents": intent_holdout(parse),
+        "red_flags": red_flags,
+        "conversation_tests": conversation_tests(model),
+    }
     if taught is not None:
         # A phrasing the red-flag layer escalates is answered as the clinic's rules say, not as taught.
         figures["taught"] = {
@@ -435,7 +447,8 @@ def conversation_tests(model: Path) -> List[str]:
 
 def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str, Any]:
     """The gate's verdict and report: refused if the candidate escalates fewer emergency or
-    urgent messages, loses more than FAQ_LOSS_ALLOWED of FAQ accuracy, or fails a conversation test."""
+    urgent messages, loses more than FAQ_LOSS_ALLOWED of FAQ accuracy or of accuracy on the
+    other intents (booking, referral, ...), or fails a conversation test."""
 
     def rate(results: Dict[str, bool]) -> float:
         return sum(results.values()) / len(results) if results else 1.0
@@ -451,6 +464,12 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
     faq = {"live": rate(live_figures["faq"]), "candidate": rate(candidate["faq"])}
     if faq["candidate"] < faq["live"] - FAQ_LOSS_ALLOWED:
         reasons.append(f"FAQ accuracy falls from {faq['live']:.1%} to {faq['candidate']:.1%}")
+    intents = {"live": rate(live_figures["intents"]), "candidate": rate(candidate["intents"])}
+    if intents["candidate"] < intents["live"] - FAQ_LOSS_ALLOWED:
+        reasons.append(
+            f"accuracy on the other intents (booking, referral, ...) falls from {intents['live']:.1%} "
+            f"to {intents['candidate']:.1%}"
+        )
     if candidate["conversation_tests"]:
         reasons.append("it fails conversation tests: " + "; ".join(candidate["conversation_tests"]))
     return {
@@ -458,6 +477,7 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
         "reasons": reasons,
         "escalated": escalated,
         "faq_accuracy": faq,
+        "intent_accuracy": intents,
         # Told to staff, not a reason to refuse: a phrasing taught for a topic that the candidate
         # still answers with another (a fine-tuning can leave one that fits another topic better).
         # None when they were not checked (the files changed after the candidate was trained).
@@ -466,6 +486,7 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
         ),
         "changed": {
             "faq": _changed(live_figures["faq"], candidate["faq"]),
+            "intents": _changed(live_figures["intents"], candidate["intents"]),
             "red_flags": _changed(live_figures["red_flags"], candidate["red_flags"]),
         },
     }
@@ -497,10 +518,10 @@ def figures_of(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str
 
 
 def _measured_sets() -> List[Path]:
-    from scripts.evaluate import FAQ_HOLDOUT, RED_FLAG_HOLDOUT
+    from scripts.evaluate import FAQ_HOLDOUT, INTENT_HOLDOUT, RED_FLAG_HOLDOUT
 
     stories = sorted((PROJECT_DIR / "tests" / "stories").glob("*.yml"))
-    return [FAQ_HOLDOUT, RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml")), *stories]
+    return [FAQ_HOLDOUT, INTENT_HOLDOUT, RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml")), *stories]
 
 
 def gate(version_id: str, progress=print) -> Dict[str, Any]:

@@ -109,7 +109,12 @@ def _normalised(text: str) -> str:
 
 def test_held_out_and_validation_phrasings_are_not_in_the_training_data():
     training = {text for path in (PROJECT_DIR / "data").rglob("nlu.yml") for _, text in _normalised_examples(path)}
-    for held_out in ("tests/nlu/faq_holdout.yml", "datasets/tuning/fallback_threshold.yml"):
+    held_out_sets = (
+        "tests/nlu/faq_holdout.yml",
+        "tests/nlu/intents_holdout.yml",
+        "datasets/tuning/fallback_threshold.yml",
+    )
+    for held_out in held_out_sets:
         leaked = [text for _, text in _normalised_examples(PROJECT_DIR / held_out) if text in training]
         assert not leaked, f"{held_out} repeats training phrasings: {leaked}"
     stories = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "long_stories.yml").read_text())["messages"]
