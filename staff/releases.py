@@ -372,7 +372,8 @@ FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy, and of the other intents' accuracy, 
 
 def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """What the gate compares, for one model: per message of the held-out FAQ set the topic it
-    answers; per red-flag message (held-out and development sets) whether it escalates; and
+    answers; per held-out message of the other intents (booking, ...) whether it gets its intent;
+    per red-flag message (held-out and development sets) whether it escalates; and
     whether every conversation test passes. With ``taught`` (phrasing -> topic, the FAQ
     phrasings the model was trained on), also whether it answers each with its topic."""
     from red_flags.contract import EMERGENCY, ESCALATION_LEVELS
