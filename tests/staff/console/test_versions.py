@@ -163,3 +163,18 @@ def test_a_preview_chats_with_the_version_and_shows_escalations(versions):
     db = sa.create_engine(f"sqlite:///{versions.clinic_db_file}", future=True)
     with db.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM escalations")).scalar() == 0
+
+
+def test_the_version_page_shows_the_other_intents_figure_and_what_changed_there(versions):
+    gate = {
+        **PASSED,
+        "escalated": {"live": 10, "candidate": 10},
+        "faq_accuracy": {"live": 0.95, "candidate": 0.95},
+        "intent_accuracy": {"live": 0.9, "candidate": 0.8},
+        "changed": {"intents": {"now_right": [], "now_wrong": ["book_appointment: book me in for a massage"]}},
+        "not_as_taught": [],
+    }
+    page = signed_in(versions, "eddie").get(f"{versions.url}/versions/{version('intents', gate).id}", timeout=30)
+    assert "Booking, referral and other requests understood" in page.text
+    assert "Booking, referral and other requests whose outcome changed" in page.text
+    assert '<li class="refused">now wrong: book_appointment: book me in for a massage</li>' in page.text
