@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -200,21 +200,28 @@ def measure_real_messages(path: Path, parse: Parse) -> RealMessages:
     return report
 
 
+def held_out_examples(path: Path) -> Iterator[Tuple[str, str]]:
+    """(intent, phrasing) of a held-out set in Rasa's NLU format."""
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        for line in block["examples"].splitlines():
+            if line.strip():
+                yield block["intent"], line.strip()[2:].strip()
+
+
 def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
     answers: Counter = Counter()
-    for block in yaml.safe_load(FAQ_HOLDOUT.read_text(encoding="utf-8"))["nlu"]:
-        expected = block["intent"].split("/", 1)[-1]
-        for line in block["examples"].splitlines():
-            parsed = parse(line[2:].strip())
-            kind = "faq" if block["intent"].startswith("faq/") else block["intent"]
-            got = answered(parsed)
-            level = escalation_level(parsed)
-            answers[kind, "total"] += 1
-            if kind == "faq":
-                answers[kind, "safety"] += level in (*ESCALATION_LEVELS, *QUESTION_LEVELS)
-                answers[kind, "right"] += got == expected
-            else:
-                answers[kind, "right"] += got in NOT_ANSWERED
+    for intent, text in held_out_examples(FAQ_HOLDOUT):
+        expected = intent.split("/", 1)[-1]
+        parsed = parse(text)
+        kind = "faq" if intent.startswith("faq/") else intent
+        got = answered(parsed)
+        level = escalation_level(parsed)
+        answers[kind, "total"] += 1
+        if kind == "faq":
+            answers[kind, "safety"] += level in (*ESCALATION_LEVELS, *QUESTION_LEVELS)
+            answers[kind, "right"] += got == expected
+        else:
+            answers[kind, "right"] += got in NOT_ANSWERED
     faq_answered = answers["faq", "total"] - answers["faq", "safety"]
     return [
         (
@@ -232,12 +239,10 @@ def faq_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:
 
 def intent_holdout(parse: Parse) -> Dict[str, bool]:
     """Per held-out phrasing of the intents other than FAQ topics: is it given its intent?"""
-    results: Dict[str, bool] = {}
-    for block in yaml.safe_load(INTENT_HOLDOUT.read_text(encoding="utf-8"))["nlu"]:
-        for line in block["examples"].splitlines():
-            text = line.strip()[2:].strip()
-            results[f"{block['intent']}: {text}"] = parse(text)["intent"]["name"] == block["intent"]
-    return results
+    return {
+        f"{intent}: {text}": parse(text)["intent"]["name"] == intent
+        for intent, text in held_out_examples(INTENT_HOLDOUT)
+    }
 
 
 def intent_holdout_rows(parse: Parse) -> List[Tuple[str, str]]:

@@ -26,14 +26,14 @@ The rest is Rasa's own `rasa train`, with the arguments given:
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from types import SimpleNamespace
+from typing import Any, Dict
 
 import dask.threaded
-from rasa import model_training
-from rasa.engine.exceptions import GraphRunError
-from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.runner import dask as rasa_graph_runner
 from rasa.engine.training import graph_trainer, hooks
 
 
@@ -45,26 +45,15 @@ class _NothingCached(hooks.TrainingHook):
         return None
 
 
-class _SideBySide(DaskGraphRunner):
-    """Rasa's graph runner (rasa/engine/runner/dask.py), on dask's thread pool. TensorFlow and
-    scikit-learn release the GIL while they compute."""
-
-    def run(self, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None) -> Dict[str, Any]:
-        run_targets = targets or self._graph_schema.target_names
-        graph = self._build_dask_graph(self._graph_schema.minimal_graph_schema(run_targets))
-        if inputs:
-            self._add_inputs_to_graph(inputs, graph)
-        try:
-            return dict(dask.threaded.get(graph, run_targets, num_workers=max(2, os.cpu_count() or 1)))
-        except RuntimeError as error:
-            raise GraphRunError("Error running runner.") from error
-
-
 def main() -> None:
     from rasa.__main__ import main as rasa
 
     graph_trainer.TrainingHook = _NothingCached
-    model_training.DaskGraphRunner = _SideBySide
+    # Rasa's graph runner calls `dask.get` (rasa/engine/runner/dask.py); it gets dask's thread
+    # pool instead. TensorFlow and scikit-learn release the GIL while they compute. With
+    # --force there is no fingerprint run, so only the training graph runs this way.
+    workers = max(2, os.cpu_count() or 1)
+    rasa_graph_runner.dask = SimpleNamespace(get=functools.partial(dask.threaded.get, num_workers=workers))
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     sys.argv = ["rasa", "train", "--force", *sys.argv[1:]]
     rasa()

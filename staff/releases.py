@@ -367,7 +367,10 @@ def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
 
 # --- gate ----------------------------------------------------------------------------------------
 
-FAQ_LOSS_ALLOWED = 0.01  # of FAQ accuracy, and of the other intents' accuracy, on the held-out sets
+# Of FAQ accuracy, and of the other intents' accuracy, on the held-out sets. The other intents'
+# set is small (79 messages, 1.3 points each), so one message lost there is allowed: two full
+# trainings of the same files differ by that much.
+ACCURACY_LOSS_ALLOWED = 0.01
 
 
 def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
@@ -382,18 +385,17 @@ def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, A
         RED_FLAG_HOLDOUT,
         answered,
         escalation_level,
+        held_out_examples,
         intent_holdout,
         trained_parser,
     )
 
     parse = trained_parser(model)
-    faq: Dict[str, bool] = {}
-    for block in _yaml(FAQ_HOLDOUT)["nlu"]:
-        if block["intent"].startswith("faq/"):
-            expected = block["intent"].split("/", 1)[1]
-            for line in block["examples"].splitlines():
-                text = line[2:].strip()
-                faq[text] = answered(parse(text)) == expected
+    faq = {
+        text: answered(parse(text)) == intent.split("/", 1)[1]
+        for intent, text in held_out_examples(FAQ_HOLDOUT)
+        if intent.startswith("faq/")
+    }
     red_flags: Dict[str, bool] = {}
     sets = [RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml"))]
     for path in sets:
@@ -448,8 +450,9 @@ def conversation_tests(model: Path) -> List[str]:
 
 def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str, Any]:
     """The gate's verdict and report: refused if the candidate escalates fewer emergency or
-    urgent messages, loses more than FAQ_LOSS_ALLOWED of FAQ accuracy or of accuracy on the
-    other intents (booking, referral, ...), or fails a conversation test."""
+    urgent messages, loses more than ACCURACY_LOSS_ALLOWED of FAQ accuracy or of accuracy on the
+    other intents (booking, referral, ...; at least one message may be lost there), or fails a
+    conversation test."""
 
     def rate(results: Dict[str, bool]) -> float:
         return sum(results.values()) / len(results) if results else 1.0
@@ -463,10 +466,11 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
             f"it escalates fewer emergency or urgent messages ({escalated['candidate']} instead of {escalated['live']})"
         )
     faq = {"live": rate(live_figures["faq"]), "candidate": rate(candidate["faq"])}
-    if faq["candidate"] < faq["live"] - FAQ_LOSS_ALLOWED:
+    if faq["candidate"] < faq["live"] - ACCURACY_LOSS_ALLOWED:
         reasons.append(f"FAQ accuracy falls from {faq['live']:.1%} to {faq['candidate']:.1%}")
     intents = {"live": rate(live_figures["intents"]), "candidate": rate(candidate["intents"])}
-    if intents["candidate"] < intents["live"] - FAQ_LOSS_ALLOWED:
+    intents_allowed = max(ACCURACY_LOSS_ALLOWED, 1 / max(len(candidate["intents"]), 1))
+    if intents["candidate"] < intents["live"] - intents_allowed - 1e-9:
         reasons.append(
             f"accuracy on the other intents (booking, referral, ...) falls from {intents['live']:.1%} "
             f"to {intents['candidate']:.1%}"

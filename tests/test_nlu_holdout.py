@@ -3,13 +3,9 @@ stories of tests/nlu/long_stories.yml), parsed by the running assistant. The fal
 is tuned on datasets/tuning/, never on these sets."""
 
 from collections import Counter
-from pathlib import Path
 
-import yaml
+from scripts.evaluate import FAQ_HOLDOUT, LONG_STORIES, another_topic, held_out_examples, measure_real_messages
 
-from scripts.evaluate import LONG_STORIES, another_topic, measure_real_messages
-
-HOLDOUT = Path(__file__).parent / "nlu" / "faq_holdout.yml"
 MIN_FAQ_ACCURACY = 0.90
 MIN_OUT_OF_SCOPE_CAUGHT = 0.80
 # Our long stories, measured at 80.0% right, 2.8% another topic's answer, 3.3% escalated.
@@ -19,12 +15,6 @@ MAX_LONG_STORIES_ESCALATED = 0.05
 NOT_ANSWERED = {"nlu_fallback", "out_of_scope"}
 # The safety layer answers these instead of the FAQ, by design (tests/red_flags/ covers them).
 SAFETY = {"red_flag_emergency", "red_flag_urgent", "red_flag_check"}
-
-
-def held_out_examples():
-    for block in yaml.safe_load(HOLDOUT.read_text())["nlu"]:
-        for line in block["examples"].splitlines():
-            yield block["intent"], line[2:].strip()
 
 
 def answered_topic(parse: dict) -> str:
@@ -38,7 +28,7 @@ def answered_topic(parse: dict) -> str:
 def test_held_out_faq_questions_get_the_right_answer(assistant):
     answered = [
         (expected, text, answered_topic(assistant.parse(text)))
-        for expected, text in held_out_examples()
+        for expected, text in held_out_examples(FAQ_HOLDOUT)
         if expected.startswith("faq/")
     ]
     results = [row for row in answered if row[2] not in SAFETY]
@@ -57,7 +47,7 @@ def test_held_out_faq_questions_get_the_right_answer(assistant):
 def test_held_out_out_of_scope_questions_are_not_answered_as_faq(assistant):
     outcomes = Counter(
         answered_topic(assistant.parse(text)) in NOT_ANSWERED
-        for expected, text in held_out_examples()
+        for expected, text in held_out_examples(FAQ_HOLDOUT)
         if expected == "out_of_scope"
     )
     caught = outcomes[True] / sum(outcomes.values())
