@@ -121,6 +121,8 @@ def _evidence(message: Message) -> Optional[Evidence]:
     exertion = filters.exertion_sentences(message)
     seat_pressure = filters.seat_pressure_clauses(message)
     denied_after = filters.denied_after_sentences(message)
+    asked_about = filters.asked_about_clauses(message)
+    supposed = filters.overturned_suppositions(message)
 
     evidence = Evidence(doc)
     denied_spans: List[Span] = []
@@ -153,6 +155,10 @@ def _evidence(message: Message) -> Optional[Evidence]:
                 continue
             if concept in GRAMMAR.seat_sensitive and clause[start] in seat_pressure:
                 continue
+            if clause[start] in asked_about or sentence[start] in supposed:
+                continue
+            if concept == "weight_loss" and filters.weight_loss_as_goal(message, start):
+                evidence.spans.setdefault("deliberate", []).append((start, end))
             evidence.spans.setdefault(concept, []).append((start, end))
     # Exercise explains numb legs, not numbness "down there" ("genitals numb after squats").
     for span in numbness_after_exercise:

@@ -11,7 +11,11 @@ Each is a named unit the detector asks about a concept it found (red_flags/detec
 - denied afterwards (``denied_later_in_sentence``): "... and I said no to both";
 - someone else (``drop_other_peoples_history``): "my dad had cancer years ago";
 - hypothetical and general questions (``is_hypothetical``, ``is_general_question``): "what if",
-  "can massage help sciatica?".
+  "can massage help sciatica?";
+- asked about (``asked_about_clauses``): "they asked if I had any incontinence, I said no";
+- supposed, then overturned (``overturned_suppositions``): "I thought I had a kidney infection.
+  Turns out it was a disc";
+- weight loss as a goal (``weight_loss_as_goal``): "the doctor suggested I lose 25 pounds".
 
 Their word lists are in lexicon.yml (the phrases) and grammar.yml (word classes and groups).
 """
@@ -317,6 +321,50 @@ def drop_other_peoples_history(evidence: Evidence, clause: List[int]) -> None:
         evidence.spans[concept] = [
             span for span in evidence.spans.get(concept, []) if clause[span[0]] not in family_clauses
         ]
+
+
+# --- asked about, supposed, a goal -------------------------------------------------------------
+
+
+def asked_about_clauses(message: Message) -> Set[int]:
+    """Clauses that tell a question somebody asked ("the GP asked if I had any incontinence",
+    "asked me whether my legs were numb"): a sign in them was asked about, not reported,
+    unless a yes answers it in that sentence or the next ("... and I said yes")."""
+    doc, clause, sentence = message.doc, message.clause, message.sentence
+    answered_yes = {sentence[t.i] for t in doc if t.lower_ in GRAMMAR.answers_yes}
+    asked: Set[int] = set()
+    for token in doc:
+        if token_key(token) not in GRAMMAR.asking_verbs or token.i in message.symptom_tokens:
+            continue
+        # "asked if", "asked me if", "asked him whether", "asked about"
+        for complement in doc[token.i + 1 : token.i + 3]:
+            if complement.lower_ in GRAMMAR.question_complements:
+                if not {sentence[complement.i], sentence[complement.i] + 1} & answered_yes:
+                    asked.add(clause[complement.i])
+                break
+    return asked
+
+
+def overturned_suppositions(message: Message) -> Set[int]:
+    """Sentences with a supposition in the past ("I thought I had a kidney infection", "I was
+    worried it was my heart") that a later sentence overturns ("turns out it was a bulging
+    disc", "they ruled it out"). A supposition nothing overturns still counts: "I thought I
+    was having a heart attack" may be what is happening."""
+    doc, sentence = message.doc, message.sentence
+    overturned = [sentence[s] for s, _ in message.found.get("_overturned", [])]
+    if not overturned:
+        return set()
+    return {
+        sentence[t.i] for t in doc if t.lower_ in GRAMMAR.supposing_words and any(o > sentence[t.i] for o in overturned)
+    }
+
+
+def weight_loss_as_goal(message: Message, start: int) -> bool:
+    """Weight loss that is advice or a goal ("the doctor suggested I lose 25 pounds", "I need to
+    lose weight"): a word of advice, need or wish just before it in its clause."""
+    doc, clause = message.doc, message.clause
+    before = doc[max(start - GRAMMAR.irrealis_reach - 1, 0) : start]
+    return any(token_key(t) in GRAMMAR.irrealis_words and clause[t.i] == clause[start] for t in before)
 
 
 # --- hypothetical and general questions ---------------------------------------------------------

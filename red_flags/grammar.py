@@ -19,6 +19,7 @@ class Grammar:
     near: int
     simile_window: int
     old_age: int
+    irrealis_reach: int
     clause_breaks: FrozenSet[str]
     clause_words: FrozenSet[str]
     sentence_breaks: FrozenSet[str]
@@ -33,6 +34,11 @@ class Grammar:
     conditions: FrozenSet[str]
     symptom_pronouns: FrozenSet[str]
     question_openers: FrozenSet[str]
+    asking_verbs: FrozenSet[str]
+    question_complements: FrozenSet[str]
+    answers_yes: FrozenSet[str]
+    supposing_words: FrozenSet[str]
+    irrealis_words: FrozenSet[str]
     not_deniable: FrozenSet[str]
     past_events: FrozenSet[str]
     lasting_history: FrozenSet[str]

@@ -254,6 +254,54 @@ def test_a_one_sentence_question_is_general(detector, text, general):
     assert filters.is_general_question(message.doc, Evidence(message.doc)) is general
 
 
+# --- asked about, supposed, a goal ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # a sign somebody asked about is no report of it ...
+        ("the physio asked whether I had numbness around my bottom, I told her no. my lower back is stiff", None),
+        ("my GP asked me if I'd had any trouble controlling my bladder. my back still aches", None),
+        # ... unless a yes answers the question
+        ("the physio asked if I had numbness around my bottom and I said yes. my lower back aches", EMERGENCY),
+        ("my GP asked if I'd had trouble controlling my bladder. yes, since Monday, and my back aches", EMERGENCY),
+    ],
+)
+def test_a_sign_somebody_asked_about_is_not_reported(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # a supposition overturned later in the message
+        ("My back was agony and I was worried it was a kidney infection. It turned out to be a pulled muscle.", None),
+        # nothing overturns it: it may be what is happening
+        ("I thought I was having a heart attack, chest pain and sweating, and my back hurts", EMERGENCY),
+        # what overturns it comes first: the later supposition still counts
+        ("it turned out to be a disc last time. now I'm worried it's an infection, fever and back pain", URGENT),
+    ],
+)
+def test_a_supposition_overturned_later_does_not_count(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("my lower back aches and the physio advised me to lose weight", None),
+        ("my lower back aches and I need to lose weight", None),
+        ("my lower back aches at night and I have lost weight without trying", URGENT),
+    ],
+)
+def test_weight_loss_as_advice_or_a_goal_is_no_sign(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
+
+
 # --- numbers ---------------------------------------------------------------------------------------------
 
 
