@@ -73,7 +73,12 @@ class RedFlagDetector:
         patterns = []
         for phrase in phrases:
             choices: List[List[List[dict]]] = []
+            previous = ""
             for word in str(phrase).split():
+                if word == "back" and set(previous.lstrip("=").split("/")) <= GRAMMAR.possessives:
+                    # "hurt my back" is also "hurt my lower back", "did my upper left back in"
+                    choices.append([[{"LOWER": {"IN": sorted(GRAMMAR.back_regions)}, "OP": "*"}]])
+                previous = word
                 if word == "*":
                     choices.append([[{"OP": "?"}]])
                 elif word == "**":

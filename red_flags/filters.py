@@ -67,7 +67,10 @@ class Message:
             if not (e < len(doc) and token_key(doc[e]) in pseudo_negations)
         ]
         idioms = {i for s, e in found.get("_idioms", []) for i in range(s, e)}
-        return cls(doc, found, symptoms, symptom_tokens, clause, sentence, negations, idioms)
+        message = cls(doc, found, symptoms, symptom_tokens, clause, sentence, negations, idioms)
+        # A frame denied frames nothing: "you wouldn't read about it, I hurt my back at work".
+        found["_hypothetical"] = [(s, e) for s, e in found.get("_hypothetical", []) if not is_denied(message, s, e)]
+        return message
 
 
 def is_concept(label: str) -> bool:

@@ -34,6 +34,8 @@ class Grammar:
     conditions: FrozenSet[str]
     symptom_pronouns: FrozenSet[str]
     question_openers: FrozenSet[str]
+    possessives: FrozenSet[str]
+    back_regions: FrozenSet[str]
     asking_verbs: FrozenSet[str]
     question_complements: FrozenSet[str]
     answers_yes: FrozenSet[str]

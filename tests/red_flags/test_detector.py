@@ -256,3 +256,16 @@ def test_a_fall_dated_years_back_does_not_count_but_one_this_year_does(detect):
     assert detect(f"in {this_year - 6} i fell off a ladder and hurt my back, now it aches when i sit") is None
     this_year_fall = detect(f"in {this_year} i fell off a ladder and hurt my back, now it aches when i sit")
     assert this_year_fall and this_year_fall.level == EMERGENCY and this_year_fall.category == "major_trauma"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I did my lower back in lifting the shopping yesterday",
+        "strained my upper back moving furniture on Sunday",
+        "I hurt my lower left back at the gym this morning",
+    ],
+)
+def test_a_region_of_the_back_does_not_hide_an_injury(detect, text):
+    finding = detect(text)
+    assert finding and finding.level == URGENT and finding.category == "injury_onset"

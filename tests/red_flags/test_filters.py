@@ -302,6 +302,20 @@ def test_weight_loss_as_advice_or_a_goal_is_no_sign(detector, text, level):
     assert (finding.level if finding else None) == level
 
 
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # a denied frame frames nothing: what follows is a report
+        ("you wouldn't believe it, I hurt my back at work last night", URGENT),
+        ("I haven't read about it, but I hurt my back at work last night", URGENT),
+        ("I read about it, when you hurt your back should you see a doctor", None),
+    ],
+)
+def test_a_denied_hypothetical_frames_nothing(detector, text, level):
+    finding = detector(text)
+    assert (finding.level if finding else None) == level
+
+
 # --- numbers ---------------------------------------------------------------------------------------------
 
 
