@@ -87,10 +87,11 @@ def segments(doc: Doc, in_symptoms: Set[int]) -> Tuple[List[int], List[int]]:
         joining = token.lower_ in GRAMMAR.clause_words and token.i not in in_symptoms
         if token.text in GRAMMAR.clause_breaks or joining or "\n" in token.text:
             c += 1
+        clause.append(c)
+        # The mark that ends a sentence belongs to it ("is it serious?"), the next word does not.
+        sentence.append(s)
         if token.text in GRAMMAR.sentence_breaks or "\n" in token.text:
             s += 1
-        clause.append(c)
-        sentence.append(s)
     return clause, sentence
 
 

@@ -218,6 +218,8 @@ def test_a_hypothetical_unless_the_writer_says_it_is_theirs(detector, text, hypo
         ("my dad had bowel cancer and now his lower back and legs are weak. what does that mean?", EMERGENCY),
         # the frame covers the question before it and everything after it
         ("is numbness in both legs serious? just curious, I'm fine", None),
+        # the question mark ends its own sentence, which the frame after it covers
+        ("I haven't seen it but is numbness in both legs serious? just curious", None),
         ("just curious. what if both legs go numb during a massage?", None),
     ],
 )
