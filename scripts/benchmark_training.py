@@ -2,8 +2,9 @@
 
 The staff issue's targets: a new phrasing or a changed answer gives a candidate in 90 s or
 less, a new topic in 4 minutes or less. Measured as the console does it: ``python -m staff
-train`` (validation, then `rasa train`: fine-tuning the live model when no label changed, else
-a full training with Rasa's cache) in a throw-away copy of the project, one change after
+train`` (validation, then `rasa train`: fine-tuning the live model when no label but FAQ topics
+changed, with the response selector trained anew for new topics, else a full training;
+staff/rasa_train.py) in a throw-away copy of the project, one change after
 another, each made with the console's own code (staff/console/content.py). The live model is
 the one `make train` trained (models/), copied in. A change that was fine-tuned is trained
 again with ``--full``, for the other path's time. Each row says which path it took and the
@@ -42,7 +43,10 @@ def _train(copy: Path, *options: str) -> Tuple[float, str]:
     seconds = time.monotonic() - started
     version_id = done.stdout.decode().split()[-1]
     training = json.loads((copy / "var" / "versions" / version_id / "version.json").read_text())["training"]
-    path = "fine-tuned" if "finetuned_from" in training else "full: " + "; ".join(training["full"])
+    if "finetuned_from" in training:
+        path = "fine-tuned, the response selector anew" if training.get("response_selector_anew") else "fine-tuned"
+    else:
+        path = "full: " + "; ".join(training["full"])
     return seconds, f"{path} ({version_id})"
 
 

@@ -19,6 +19,15 @@ and with the components that do not depend on each other trained side by side.
   give a slightly different model each time: the gate judges each candidate. `make train`
   keeps Rasa's runner, so the model the tests use is the same every time.
 
+- **A new FAQ topic: the response selector trains anew, the rest is fine-tuned.** A topic's
+  answer is a response named ``utter_faq/<topic>``, under the one retrieval action the
+  dialogue policies predict (``utter_faq``), so the policies' and DIET's labels stay the same.
+  Rasa's fine-tuning check fingerprints the domain with every response's name and so refuses;
+  here it gets the live model's own fingerprint when the domains differ in nothing but the
+  FAQ topics (``policy_domain``). The response selector gives each topic a weight of its own,
+  so it cannot take a new one by fine-tuning: it trains from the start, with all its epochs,
+  beside the others' fine-tuning.
+
 The rest is Rasa's own `rasa train`, with the arguments given:
 
     python -m staff.rasa_train [--finetune LIVE_MODEL --epoch-fraction 0.1] [rasa train's options]
@@ -26,15 +35,76 @@ The rest is Rasa's own `rasa train`, with the arguments given:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import os
 import sys
+from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict
+from typing import Any, Dict, Set, Type
 
 import dask.threaded
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.runner import dask as rasa_graph_runner
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.engine.training import graph_trainer, hooks
+from rasa.graph_components.providers.domain_for_core_training_provider import DomainForCoreTrainingProvider
+from rasa.graph_components.validators.finetuning_validator import FINGERPRINT_CORE, FinetuningValidator
+from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.shared.core.domain import KEY_RESPONSES, Domain
+from rasa.shared.importers.importer import TrainingDataImporter
+from rasa.utils.tensorflow.constants import EPOCHS
+
+from staff.releases import LIVE_DOMAIN, LIVE_FINGERPRINTS, read_from_model
+
+
+def policy_domain(domain: Domain) -> Domain:
+    """The domain as the dialogue policies train on it (Rasa's pruned domain), without the FAQ
+    topics' answers (responses named ``utter_faq/<topic>``)."""
+    pruned = DomainForCoreTrainingProvider.create_pruned_version(domain).as_dict()
+    responses = pruned.get(KEY_RESPONSES) or {}
+    pruned[KEY_RESPONSES] = {name: value for name, value in responses.items() if "/" not in name}
+    return Domain.from_dict(pruned)
+
+
+def faq_topics(domain: Domain) -> Set[str]:
+    return {name for name in domain.responses if "/" in name}
+
+
+def _fine_tune_past_new_topics(live_model: str) -> None:
+    """Fine-tuning when the FAQ topics changed (module docstring): Rasa's check gets the live
+    model's own fingerprint when the domains differ in nothing else, and the response
+    selector trains from the start."""
+    stored_files = read_from_model(Path(live_model), (LIVE_DOMAIN, LIVE_FINGERPRINTS))
+    if stored_files is None:
+        return  # Rasa's own check says what is missing
+    live_domain, live_fingerprints = stored_files
+    live = Domain.from_yaml(live_domain)
+    stored = json.loads(live_fingerprints)[FINGERPRINT_CORE]
+    # The files `staff train` trains from: the project's own, where it runs.
+    candidate = TrainingDataImporter.load_from_config("config.yml", "domain.yml", ["data"]).get_domain()
+    if faq_topics(candidate) == faq_topics(live):
+        return
+    if policy_domain(candidate).fingerprint() == policy_domain(live).fingerprint():
+        FinetuningValidator._get_fingerprint_of_domain_pruned_for_core = staticmethod(lambda domain: stored)
+    ResponseSelector.load = classmethod(_response_selector_anew)
+
+
+def _response_selector_anew(
+    cls: Type[ResponseSelector],
+    config: Dict[str, Any],
+    model_storage: ModelStorage,
+    resource: Resource,
+    execution_context: ExecutionContext,
+    **kwargs: Any,
+) -> ResponseSelector:
+    """A new response selector with all its epochs, in place of the live model's: it gives each
+    topic a weight of its own, so a new topic cannot be fine-tuned into it."""
+    epochs = round(config[EPOCHS] / (config.get("finetuning_epoch_fraction") or 1.0))
+    anew = dataclasses.replace(execution_context, is_finetuning=False)
+    return cls.create({**config, EPOCHS: epochs}, model_storage, resource, anew)
 
 
 class _NothingCached(hooks.TrainingHook):
@@ -55,7 +125,10 @@ def main() -> None:
     workers = max(2, os.cpu_count() or 1)
     rasa_graph_runner.dask = SimpleNamespace(get=functools.partial(dask.threaded.get, num_workers=workers))
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
-    sys.argv = ["rasa", "train", "--force", *sys.argv[1:]]
+    arguments = sys.argv[1:]
+    if "--finetune" in arguments:
+        _fine_tune_past_new_topics(arguments[arguments.index("--finetune") + 1])
+    sys.argv = ["rasa", "train", "--force", *arguments]
     rasa()
 
 

@@ -61,7 +61,8 @@ class Version:
     created_by: str
     gate: Optional[Dict[str, Any]] = None
     published: List[Dict[str, str]] = field(default_factory=list)  # {"at", "by"} per publication
-    # {"finetuned_from": version, "model", "epoch_fraction"} or {"full": [why]}; None before fine-tuning existed
+    # {"finetuned_from": version, "model", "epoch_fraction", "response_selector_anew": [FAQ topics
+    # changed]} or {"full": [why]}; None before fine-tuning existed
     training: Optional[Dict[str, Any]] = None
 
     @property
@@ -196,9 +197,10 @@ def _check_with_rasa() -> None:
 
 def train(created_by: str, progress=print, full: bool = False) -> Version:
     """Validates, then trains a candidate from the current files. When the change keeps every
-    label of the live model (a new phrasing, a changed answer), the live model is fine-tuned
-    with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`); otherwise (a new
-    topic, intent, response, slot, form or action, a changed trained setting in config.yml, or
+    label of the live model but FAQ topics (a new phrasing, a changed answer, a new topic), the
+    live model is fine-tuned with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train
+    --finetune`), the response selector trained anew when the topics changed; otherwise (a new
+    intent, response, slot, form or action, a changed trained setting in config.yml, or
     ``full``) the candidate is trained in full. Either way without Rasa's cache and with
     independent components trained side by side (staff/rasa_train.py). The version records
     which it was and why."""
@@ -227,7 +229,9 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     options = ["--skip-validation", "--out", str(version.folder), "--fixed-model-name", version.id]
     command = [sys.executable, "-m", "staff.rasa_train", *options]
     if not reasons:
-        progress(f"Fine-tuning the live model ({base.name})...")
+        topics = faq_topic_changes(project_dir(), base)
+        anew = " (the response selector anew: " + "; ".join(topics) + ")" if topics else ""
+        progress(f"Fine-tuning the live model ({base.name}){anew}...")
         try:
             finetune = [*command, "--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
             _run(finetune, "Fine-tuning")
@@ -236,6 +240,7 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
                 "finetuned_from": current.id if current else "the model `make` trained",
                 "model": str(base),
                 "epoch_fraction": FINETUNE_EPOCH_FRACTION,
+                "response_selector_anew": topics,
             }
         except ReleaseError as problem:
             # Rasa refused or failed where the check above saw no obstacle: staff still get a candidate.
@@ -252,8 +257,11 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
 # What fine-tuning may not change: the names of what the model predicts or fills. Rasa refuses
 # to fine-tune when they change (its FinetuningValidator, whose fingerprints the model stores)
 # but cannot say which changed; they are named here for staff, and Rasa's fingerprints are
-# compared as well, for what names do not show (the trained settings in config.yml).
-LABEL_KINDS = ("intent", "FAQ topic", "response", "entity", "slot", "form", "action")
+# compared as well, for what names do not show (the trained settings in config.yml). FAQ topics
+# may change: the response selector then trains anew beside the others' fine-tuning
+# (staff/rasa_train.py).
+LABEL_KINDS = ("intent", "response", "entity", "slot", "form", "action")
+FAQ_TOPIC = "FAQ topic"
 RASA_FINGERPRINTS = {
     "fingerprint-config": "config.yml changed",
     "fingerprint-core": "the domain changed for the dialogue policies",
@@ -265,7 +273,7 @@ def labels(domain: Domain) -> Dict[str, Set[str]]:
     """The names the model predicts or fills, by kind (LABEL_KINDS)."""
     return {
         "intent": set(domain.intents),
-        "FAQ topic": {name for name in domain.responses if "/" in name},
+        FAQ_TOPIC: {name for name in domain.responses if "/" in name},
         "response": {name for name in domain.responses if "/" not in name},
         "entity": set(domain.entities),
         "slot": {slot.name for slot in domain.slots},
@@ -274,10 +282,13 @@ def labels(domain: Domain) -> Dict[str, Set[str]]:
     }
 
 
-def label_changes(live: Dict[str, Set[str]], candidate: Dict[str, Set[str]]) -> List[str]:
-    """In plain words, the labels added or removed: each needs a full training."""
+def label_changes(
+    live: Dict[str, Set[str]], candidate: Dict[str, Set[str]], kinds: Sequence[str] = LABEL_KINDS
+) -> List[str]:
+    """In plain words, the labels of ``kinds`` added or removed: by default those that each need
+    a full training."""
     changes = []
-    for kind in LABEL_KINDS:
+    for kind in kinds:
         for word, names in (("new", candidate[kind] - live[kind]), ("removed", live[kind] - candidate[kind])):
             if names:
                 changes.append(f"{word} {kind}: {', '.join(sorted(names))}")
@@ -287,7 +298,7 @@ def label_changes(live: Dict[str, Set[str]], candidate: Dict[str, Set[str]]) -> 
 def full_training_reasons(root: Path, live: Path) -> List[str]:
     """Why the files in ``root`` need a full training instead of fine-tuning the model ``live``;
     empty when fine-tuning can do (the same labels, config and Rasa version)."""
-    stored = _read_from_model(live, ("components/domain_provider/domain.yml", _FINGERPRINTS_IN_MODEL))
+    stored = read_from_model(live, (LIVE_DOMAIN, LIVE_FINGERPRINTS))
     if stored is None:
         return [f"there is no live model to fine-tune ({live.name})"]
     from packaging import version as versions
@@ -298,17 +309,41 @@ def full_training_reasons(root: Path, live: Path) -> List[str]:
     fingerprints = json.loads(live_fingerprints)
     if versions.parse(fingerprints.get("rasa-version", "0")) < versions.parse(MINIMUM_COMPATIBLE_VERSION):
         return [f"the live model was trained with Rasa {fingerprints.get('rasa-version')}"]
+    from staff.rasa_train import policy_domain
+
     importer = training_importer(root)
-    reasons = label_changes(labels(Domain.from_yaml(live_domain)), labels(importer.get_domain()))
+    live_labels, candidate = Domain.from_yaml(live_domain), importer.get_domain()
+    reasons = label_changes(labels(live_labels), labels(candidate))
     ours = rasa_fingerprints(importer)
-    reasons += [why for key, why in RASA_FINGERPRINTS.items() if ours[key] != fingerprints.get(key)]
+    # Rasa's fingerprint of the policies' domain holds the FAQ topics' names: compared without.
+    reasons += [
+        why
+        for key, why in RASA_FINGERPRINTS.items()
+        if key != "fingerprint-core" and ours[key] != fingerprints.get(key)
+    ]
+    if policy_domain(candidate).fingerprint() != policy_domain(live_labels).fingerprint():
+        reasons.append(RASA_FINGERPRINTS["fingerprint-core"])
     return list(dict.fromkeys(reasons))
 
 
-_FINGERPRINTS_IN_MODEL = "components/finetuning_validator/fingerprints-for-validation.json"
+def faq_topic_changes(root: Path, live: Path) -> List[str]:
+    """The FAQ topics added or removed since the model ``live``, in plain words: the response
+    selector trains anew for them when the rest is fine-tuned."""
+    stored = read_from_model(live, (LIVE_DOMAIN,))
+    if stored is None:
+        return []
+    from rasa.shared.core.domain import Domain
+
+    live_topics = labels(Domain.from_yaml(stored[0]))
+    return label_changes(live_topics, labels(training_importer(root).get_domain()), (FAQ_TOPIC,))
 
 
-def _read_from_model(model: Path, members: Sequence[str]) -> Optional[List[str]]:
+# Where a trained model keeps its domain and the fine-tuning check's fingerprints.
+LIVE_DOMAIN = "components/domain_provider/domain.yml"
+LIVE_FINGERPRINTS = "components/finetuning_validator/fingerprints-for-validation.json"
+
+
+def read_from_model(model: Path, members: Sequence[str]) -> Optional[List[str]]:
     """The text of ``members`` of a packed model, or None without the model or one of them.
     Reads only as far as the last of them (they come first, before the weights)."""
     import tarfile
@@ -653,5 +688,7 @@ def _how_trained(training: Optional[Dict[str, Any]]) -> str:
     if not training:
         return ""
     if "finetuned_from" in training:
-        return f"fine-tuned from {training['finetuned_from']}"
+        anew = training.get("response_selector_anew")
+        topics = f", the response selector anew ({'; '.join(anew)})" if anew else ""
+        return f"fine-tuned from {training['finetuned_from']}{topics}"
     return "full: " + "; ".join(training.get("full") or [])

@@ -1,7 +1,8 @@
 """Which candidates are fine-tuned from the live model and which are trained in full
 (staff/releases.py, `full_training_reasons`): a change that keeps every label the model
-predicts (a new phrasing, a changed answer) is fine-tuned, in half the time; a new topic,
-intent, response or slot needs a full training. Each change is made with the console's own
+predicts (a new phrasing, a changed answer) is fine-tuned, in half the time, and so is a new
+FAQ topic, with a response selector trained anew; a new intent, response or slot needs a full
+training. Each change is made with the console's own
 code in a copy of the project; only the last test trains one, by fine-tuning."""
 
 import io
@@ -80,9 +81,10 @@ def test_new_phrasings_of_an_existing_intent_are_fine_tuned(project, live_model)
     assert releases.full_training_reasons(project, live_model) == []
 
 
-def test_a_new_topic_is_trained_in_full(project, live_model):
+def test_a_new_topic_is_fine_tuned_with_a_response_selector_trained_anew(project, live_model):
     new_topic(console(project))
-    assert releases.full_training_reasons(project, live_model)[0] == "new FAQ topic: utter_faq/clinic_hot_stones"
+    assert releases.full_training_reasons(project, live_model) == []
+    assert releases.faq_topic_changes(project, live_model) == ["new FAQ topic: utter_faq/clinic_hot_stones"]
 
 
 def test_a_new_intent_with_a_new_response_is_trained_in_full(project, live_model):
@@ -129,23 +131,45 @@ def test_without_a_live_model_the_candidate_is_trained_in_full(project, tmp_path
     assert reasons == ["there is no live model to fine-tune (missing.tar.gz)"]
 
 
-@pytest.mark.training
-def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_escalates(project):
-    """The fast path end to end, as the console's Train button runs it: `staff train` fine-tunes
-    the live model (staff/fine_tune.py) into a candidate that answers the taught phrasing."""
+def staff_train(project: Path) -> Path:
+    """`staff train`, as the console's Train button runs it, in the copy: the candidate's folder."""
     (project / "models").mkdir(exist_ok=True)
     shutil.copyfile(MODEL_FILE, project / "models" / MODEL_FILE.name)
-    taught = "is a firm rubdown meant to sting"
-    assert answered(trained_parser(MODEL_FILE)(taught)) != "does_massage_hurt"  # the live model did not know it
-    console(project).add_phrasing("does_massage_hurt", taught)
     environment = {**os.environ, "STAFF_PROJECT_DIR": str(project), "VERSIONS_DIR": str(project / "var" / "versions")}
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "staff", "train"], cwd=project, env=environment, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    folder = project / "var" / "versions" / done.stdout.split()[-1]
-    assert "finetuned_from" in json.loads((folder / "version.json").read_text())["training"]
+    return project / "var" / "versions" / done.stdout.split()[-1]
+
+
+EMERGENCY = "my back hurts and I suddenly can't feel my groin or control my bladder"
+
+
+@pytest.mark.training
+def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_escalates(project):
+    """The fast path end to end: `staff train` fine-tunes the live model (staff/rasa_train.py)
+    into a candidate that answers the taught phrasing."""
+    taught = "is a firm rubdown meant to sting"
+    assert answered(trained_parser(MODEL_FILE)(taught)) != "does_massage_hurt"  # the live model did not know it
+    console(project).add_phrasing("does_massage_hurt", taught)
+    folder = staff_train(project)
+    training = json.loads((folder / "version.json").read_text())["training"]
+    assert "finetuned_from" in training and training["response_selector_anew"] == []
     parse = trained_parser(folder / f"{folder.name}.tar.gz")
     assert answered(parse(taught)) == "does_massage_hurt"
-    emergency = "my back hurts and I suddenly can't feel my groin or control my bladder"
-    assert answered(parse(emergency)) == "red_flag_emergency"
+    assert answered(parse(EMERGENCY)) == "red_flag_emergency"
+
+
+@pytest.mark.training
+def test_a_new_topic_gives_a_fine_tuned_candidate_that_answers_it_and_the_old_topics(project):
+    """A new FAQ topic: the rest of the live model fine-tuned, the response selector trained
+    anew; the candidate answers the new topic in words it was not taught, and the old ones."""
+    new_topic(console(project))
+    folder = staff_train(project)
+    training = json.loads((folder / "version.json").read_text())["training"]
+    assert training["response_selector_anew"] == ["new FAQ topic: utter_faq/clinic_hot_stones"]
+    parse = trained_parser(folder / f"{folder.name}.tar.gz")
+    assert answered(parse("are heated stones good for back pain")) == "clinic_hot_stones"
+    assert answered(parse("does a deep tissue massage hurt")) == "does_massage_hurt"
+    assert answered(parse(EMERGENCY)) == "red_flag_emergency"
