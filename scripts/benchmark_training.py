@@ -1,14 +1,14 @@
 """How long clinic staff wait for a candidate after teaching (`make benchmark-training`).
 
 The staff issue's targets: a new phrasing or a changed answer gives a candidate in 90 s or
-less, a new topic in 4 minutes or less. Measured as the console does it: ``python -m staff
-train`` (validation, then `rasa train`: fine-tuning the live model when no label but FAQ topics
-changed, with the response selector trained anew for new topics, else a full training;
-staff/rasa_train.py) in a throw-away copy of the project, one change after
-another, each made with the console's own code (staff/console/content.py). The live model is
-the one `make train` trained (models/), copied in. A change that was fine-tuned is trained
-again with ``--full``, for the other path's time. Each row says which path it took and the
-machine's load average when it started. ``--keep DIR`` keeps the copy and its candidates
+less, a new topic, intent or story in 4 minutes or less. Measured as the console does it:
+``python -m staff train`` (validation, then `rasa train`: the live model fine-tuned, with the
+models whose labels changed trained anew, or a full training when config.yml changed;
+staff/rasa_train.py) in a throw-away copy of the project, one change after another, each made
+with the console's own code (staff/console/). The live model is the one `make train` trained
+(models/), copied in. A change that was fine-tuned is trained again with ``--full``, for the
+other path's time. Each row says which path it took and the machine's load average when it
+started. ``--keep DIR`` keeps the copy and its candidates
 (for comparing the fine-tuned and the full candidate with ``staff.releases.measure``).
 """
 
@@ -28,6 +28,7 @@ from typing import Callable, List, Optional, Tuple
 from clinic.details import load_clinic
 from settings import MODEL_FILE
 from staff.console.content import Project, TopicForm
+from staff.console.stories import NEW_REPLY, StoryBuilder, StoryForm
 from staff.releases import copy_project
 
 Change = Callable[[Project], None]
@@ -44,7 +45,8 @@ def _train(copy: Path, *options: str) -> Tuple[float, str]:
     version_id = done.stdout.decode().split()[-1]
     training = json.loads((copy / "var" / "versions" / version_id / "version.json").read_text())["training"]
     if "finetuned_from" in training:
-        path = "fine-tuned, the response selector anew" if training.get("response_selector_anew") else "fine-tuned"
+        changed = training.get("labels_changed")
+        path = "fine-tuned" + (f", anew for {'; '.join(changed)}" if changed else "")
     else:
         path = "full: " + "; ".join(training["full"])
     return seconds, f"{path} ({version_id})"
@@ -89,10 +91,34 @@ def new_topic(project: Project) -> None:
     project.save_topic(form, "clinic.yml")
 
 
+def new_intent(project: Project) -> None:
+    """A new conversation path from the console's story builder: an intent with its own reply."""
+    form = StoryForm(
+        "bring_a_child",
+        "whether a child can come along",
+        [
+            "can I bring my child",
+            "is it ok if my son sits in while I have my massage",
+            "can my daughter come with me to the appointment",
+            "do you mind kids in the treatment room",
+            "I have no childcare, can my toddler come",
+            "are children allowed to wait in the room",
+            "can I bring the baby to my session",
+            "is it alright to bring my kid along",
+            "my children are off school, may they come in with me",
+            "could my teenager keep me company during the treatment",
+        ],
+        NEW_REPLY,
+        text="Children are welcome in the waiting area with another adult; please tell us when you book.",
+    )
+    StoryBuilder(project.root, project.region).build(form)
+
+
 CHANGES: List[Tuple[str, Change, int]] = [
     ("a new phrasing of a topic", new_phrasing, 90),
     ("a changed answer", changed_answer, 90),
     ("a new topic", new_topic, 240),
+    ("a new intent with its reply", new_intent, 240),
 ]
 
 

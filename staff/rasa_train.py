@@ -19,14 +19,16 @@ and with the components that do not depend on each other trained side by side.
   give a slightly different model each time: the gate judges each candidate. `make train`
   keeps Rasa's runner, so the model the tests use is the same every time.
 
-- **A new FAQ topic: the response selector trains anew, the rest is fine-tuned.** A topic's
-  answer is a response named ``utter_faq/<topic>``, under the one retrieval action the
-  dialogue policies predict (``utter_faq``), so the policies' and DIET's labels stay the same.
-  Rasa's fine-tuning check fingerprints the domain with every response's name and so refuses;
-  here it gets the live model's own fingerprint when the domains differ in nothing but the
-  FAQ topics (``policy_domain``). The response selector gives each topic a weight of its own,
-  so it cannot take a new one by fine-tuning: it trains from the start, with all its epochs,
-  beside the others' fine-tuning.
+- **Fine-tuned where the labels stayed, trained anew where they changed.** Each of the three
+  models with labels of its own trains from the start, with all its epochs, when its labels
+  changed, and is fine-tuned from the live model's weights otherwise: the response selector
+  for the FAQ topics, DIET for the intents and entities, TED for the domain the dialogue
+  policies see (intents, entities, slots, actions, forms and responses, but not the FAQ
+  topics' answers, which all sit under the one retrieval action ``utter_faq``:
+  ``policy_domain``). Each gives every label a weight of its own, so none can take a new label
+  by fine-tuning. The featurizers extend their vocabularies with the new words, as Rasa's
+  fine-tuning does. Rasa's own check refuses to fine-tune when any label changed; here it
+  still refuses a changed config.yml, and records the new labels' fingerprints.
 
 The rest is Rasa's own `rasa train`, with the arguments given:
 
@@ -37,27 +39,32 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict, Set, Type
+from typing import Any, Callable, Dict, List, Set, Type
 
 import dask.threaded
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.runner import dask as rasa_graph_runner
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.engine.training import graph_trainer, hooks
 from rasa.graph_components.providers.domain_for_core_training_provider import DomainForCoreTrainingProvider
-from rasa.graph_components.validators.finetuning_validator import FINGERPRINT_CORE, FinetuningValidator
+from rasa.graph_components.validators.finetuning_validator import (
+    FINGERPRINT_CORE,
+    FINGERPRINT_NLU,
+    FinetuningValidator,
+)
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.core.domain import KEY_RESPONSES, Domain
 from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.utils.tensorflow.constants import EPOCHS
 
-from staff.releases import LIVE_DOMAIN, LIVE_FINGERPRINTS, read_from_model
+from staff.releases import LIVE_DOMAIN, read_from_model
 
 
 def policy_domain(domain: Domain) -> Domain:
@@ -73,38 +80,56 @@ def faq_topics(domain: Domain) -> Set[str]:
     return {name for name in domain.responses if "/" in name}
 
 
-def _fine_tune_past_new_topics(live_model: str) -> None:
-    """Fine-tuning when the FAQ topics changed (module docstring): Rasa's check gets the live
-    model's own fingerprint when the domains differ in nothing else, and the response
-    selector trains from the start."""
-    stored_files = read_from_model(Path(live_model), (LIVE_DOMAIN, LIVE_FINGERPRINTS))
-    if stored_files is None:
+def models_to_train_anew(live: Domain, candidate: Domain) -> List[Type[GraphComponent]]:
+    """The models whose labels differ between the live model's domain and the candidate's."""
+    anew: List[Type[GraphComponent]] = []
+    if faq_topics(candidate) != faq_topics(live):
+        anew.append(ResponseSelector)
+    if set(candidate.intents) != set(live.intents) or set(candidate.entities) != set(live.entities):
+        anew.append(DIETClassifier)
+    if policy_domain(candidate).fingerprint() != policy_domain(live).fingerprint():
+        anew.append(TEDPolicy)
+    return anew
+
+
+def _fine_tune_past_new_labels(live_model: str) -> None:
+    """Fine-tuning when labels changed (module docstring)."""
+    stored = read_from_model(Path(live_model), (LIVE_DOMAIN,))
+    if stored is None:
         return  # Rasa's own check says what is missing
-    live_domain, live_fingerprints = stored_files
-    live = Domain.from_yaml(live_domain)
-    stored = json.loads(live_fingerprints)[FINGERPRINT_CORE]
     # The files `staff train` trains from: the project's own, where it runs.
     candidate = TrainingDataImporter.load_from_config("config.yml", "domain.yml", ["data"]).get_domain()
-    if faq_topics(candidate) == faq_topics(live):
-        return
-    if policy_domain(candidate).fingerprint() == policy_domain(live).fingerprint():
-        FinetuningValidator._get_fingerprint_of_domain_pruned_for_core = staticmethod(lambda domain: stored)
-    ResponseSelector.load = classmethod(_response_selector_anew)
+    anew = models_to_train_anew(Domain.from_yaml(stored[0]), candidate)
+    for model in anew:
+        model.load = classmethod(functools.partial(_anew, model.create))
+    if anew:
+        rasas_check = FinetuningValidator._compare_or_memorize
+
+        def check(
+            validator: FinetuningValidator, fingerprint_key: str, new_fingerprint: str, error_message: str
+        ) -> None:
+            if fingerprint_key in (FINGERPRINT_CORE, FINGERPRINT_NLU):
+                validator._fingerprints[fingerprint_key] = new_fingerprint  # the new labels, trained anew
+            else:
+                rasas_check(validator, fingerprint_key, new_fingerprint, error_message)
+
+        FinetuningValidator._compare_or_memorize = check
 
 
-def _response_selector_anew(
-    cls: Type[ResponseSelector],
+def _anew(
+    create: Callable[..., GraphComponent],
+    cls: Type[GraphComponent],
     config: Dict[str, Any],
     model_storage: ModelStorage,
     resource: Resource,
     execution_context: ExecutionContext,
     **kwargs: Any,
-) -> ResponseSelector:
-    """A new response selector with all its epochs, in place of the live model's: it gives each
-    topic a weight of its own, so a new topic cannot be fine-tuned into it."""
+) -> GraphComponent:
+    """A new, untrained model with its epochs from config.yml (to the fraction's rounding), in
+    place of the live model's."""
     epochs = round(config[EPOCHS] / (config.get("finetuning_epoch_fraction") or 1.0))
-    anew = dataclasses.replace(execution_context, is_finetuning=False)
-    return cls.create({**config, EPOCHS: epochs}, model_storage, resource, anew)
+    fresh = dataclasses.replace(execution_context, is_finetuning=False)
+    return create({**config, EPOCHS: epochs}, model_storage, resource, fresh)
 
 
 class _NothingCached(hooks.TrainingHook):
@@ -127,7 +152,7 @@ def main() -> None:
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     arguments = sys.argv[1:]
     if "--finetune" in arguments:
-        _fine_tune_past_new_topics(arguments[arguments.index("--finetune") + 1])
+        _fine_tune_past_new_labels(arguments[arguments.index("--finetune") + 1])
     sys.argv = ["rasa", "train", "--force", *arguments]
     rasa()
 

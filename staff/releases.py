@@ -61,8 +61,8 @@ class Version:
     created_by: str
     gate: Optional[Dict[str, Any]] = None
     published: List[Dict[str, str]] = field(default_factory=list)  # {"at", "by"} per publication
-    # {"finetuned_from": version, "model", "epoch_fraction", "response_selector_anew": [FAQ topics
-    # changed]} or {"full": [why]}; None before fine-tuning existed
+    # {"finetuned_from": version, "model", "epoch_fraction", "labels_changed": [in plain words]} or
+    # {"full": [why]}; None before fine-tuning existed
     training: Optional[Dict[str, Any]] = None
 
     @property
@@ -196,14 +196,12 @@ def _check_with_rasa() -> None:
 
 
 def train(created_by: str, progress=print, full: bool = False) -> Version:
-    """Validates, then trains a candidate from the current files. When the change keeps every
-    label of the live model but FAQ topics (a new phrasing, a changed answer, a new topic), the
-    live model is fine-tuned with FINETUNE_EPOCH_FRACTION of the epochs (`rasa train
-    --finetune`), the response selector trained anew when the topics changed; otherwise (a new
-    intent, response, slot, form or action, a changed trained setting in config.yml, or
-    ``full``) the candidate is trained in full. Either way without Rasa's cache and with
-    independent components trained side by side (staff/rasa_train.py). The version records
-    which it was and why."""
+    """Validates, then trains a candidate from the current files: the live model fine-tuned with
+    FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`), and the models whose labels
+    changed (a new topic, intent, response, slot, ...) trained anew beside it; in full when
+    config.yml's trained settings changed, without a live model, or with ``full``. Either way
+    without Rasa's cache and with independent components trained side by side
+    (staff/rasa_train.py). The version records which it was and why."""
     progress("Checking the training data...")
     _write_faq_data()
     base = live_model()
@@ -229,8 +227,8 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     options = ["--skip-validation", "--out", str(version.folder), "--fixed-model-name", version.id]
     command = [sys.executable, "-m", "staff.rasa_train", *options]
     if not reasons:
-        topics = faq_topic_changes(project_dir(), base)
-        anew = " (the response selector anew: " + "; ".join(topics) + ")" if topics else ""
+        changed = labels_changed(project_dir(), base)
+        anew = " (what has new labels trains anew: " + "; ".join(changed) + ")" if changed else ""
         progress(f"Fine-tuning the live model ({base.name}){anew}...")
         try:
             finetune = [*command, "--finetune", str(base), "--epoch-fraction", str(FINETUNE_EPOCH_FRACTION)]
@@ -240,7 +238,7 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
                 "finetuned_from": current.id if current else "the model `make` trained",
                 "model": str(base),
                 "epoch_fraction": FINETUNE_EPOCH_FRACTION,
-                "response_selector_anew": topics,
+                "labels_changed": changed,
             }
         except ReleaseError as problem:
             # Rasa refused or failed where the check above saw no obstacle: staff still get a candidate.
@@ -254,26 +252,20 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     return version
 
 
-# What fine-tuning may not change: the names of what the model predicts or fills. Rasa refuses
-# to fine-tune when they change (its FinetuningValidator, whose fingerprints the model stores)
-# but cannot say which changed; they are named here for staff, and Rasa's fingerprints are
-# compared as well, for what names do not show (the trained settings in config.yml). FAQ topics
-# may change: the response selector then trains anew beside the others' fine-tuning
-# (staff/rasa_train.py).
-LABEL_KINDS = ("intent", "response", "entity", "slot", "form", "action")
-FAQ_TOPIC = "FAQ topic"
-RASA_FINGERPRINTS = {
-    "fingerprint-config": "config.yml changed",
-    "fingerprint-core": "the domain changed for the dialogue policies",
-    "fingerprint-nlu": "the NLU labels changed",
-}
+# The names the model predicts or fills, by kind. When some change, `staff train` still
+# fine-tunes the live model, and trains anew the models whose labels changed
+# (staff/rasa_train.py); the version records which names changed.
+LABEL_KINDS = ("intent", "FAQ topic", "response", "entity", "slot", "form", "action")
+# Rasa's fine-tuning check refuses a changed config.yml (all but the epochs): it needs a full
+# training. Compared with the fingerprint the live model stores.
+CONFIG_FINGERPRINT = "fingerprint-config"
 
 
 def labels(domain: Domain) -> Dict[str, Set[str]]:
     """The names the model predicts or fills, by kind (LABEL_KINDS)."""
     return {
         "intent": set(domain.intents),
-        FAQ_TOPIC: {name for name in domain.responses if "/" in name},
+        "FAQ topic": {name for name in domain.responses if "/" in name},
         "response": {name for name in domain.responses if "/" not in name},
         "entity": set(domain.entities),
         "slot": {slot.name for slot in domain.slots},
@@ -282,13 +274,10 @@ def labels(domain: Domain) -> Dict[str, Set[str]]:
     }
 
 
-def label_changes(
-    live: Dict[str, Set[str]], candidate: Dict[str, Set[str]], kinds: Sequence[str] = LABEL_KINDS
-) -> List[str]:
-    """In plain words, the labels of ``kinds`` added or removed: by default those that each need
-    a full training."""
+def label_changes(live: Dict[str, Set[str]], candidate: Dict[str, Set[str]]) -> List[str]:
+    """In plain words, the labels added or removed."""
     changes = []
-    for kind in kinds:
+    for kind in LABEL_KINDS:
         for word, names in (("new", candidate[kind] - live[kind]), ("removed", live[kind] - candidate[kind])):
             if names:
                 changes.append(f"{word} {kind}: {', '.join(sorted(names))}")
@@ -297,45 +286,30 @@ def label_changes(
 
 def full_training_reasons(root: Path, live: Path) -> List[str]:
     """Why the files in ``root`` need a full training instead of fine-tuning the model ``live``;
-    empty when fine-tuning can do (the same labels, config and Rasa version)."""
-    stored = read_from_model(live, (LIVE_DOMAIN, LIVE_FINGERPRINTS))
+    empty when fine-tuning can do (the same config and a Rasa version it can fine-tune)."""
+    stored = read_from_model(live, (LIVE_FINGERPRINTS,))
     if stored is None:
         return [f"there is no live model to fine-tune ({live.name})"]
     from packaging import version as versions
     from rasa.constants import MINIMUM_COMPATIBLE_VERSION
-    from rasa.shared.core.domain import Domain
 
-    live_domain, live_fingerprints = stored
-    fingerprints = json.loads(live_fingerprints)
+    fingerprints = json.loads(stored[0])
     if versions.parse(fingerprints.get("rasa-version", "0")) < versions.parse(MINIMUM_COMPATIBLE_VERSION):
         return [f"the live model was trained with Rasa {fingerprints.get('rasa-version')}"]
-    from staff.rasa_train import policy_domain
-
-    importer = training_importer(root)
-    live_labels, candidate = Domain.from_yaml(live_domain), importer.get_domain()
-    reasons = label_changes(labels(live_labels), labels(candidate))
-    ours = rasa_fingerprints(importer)
-    # Rasa's fingerprint of the policies' domain holds the FAQ topics' names: compared without.
-    reasons += [
-        why
-        for key, why in RASA_FINGERPRINTS.items()
-        if key != "fingerprint-core" and ours[key] != fingerprints.get(key)
-    ]
-    if policy_domain(candidate).fingerprint() != policy_domain(live_labels).fingerprint():
-        reasons.append(RASA_FINGERPRINTS["fingerprint-core"])
-    return list(dict.fromkeys(reasons))
+    if rasa_fingerprints(training_importer(root))[CONFIG_FINGERPRINT] != fingerprints.get(CONFIG_FINGERPRINT):
+        return ["config.yml changed"]
+    return []
 
 
-def faq_topic_changes(root: Path, live: Path) -> List[str]:
-    """The FAQ topics added or removed since the model ``live``, in plain words: the response
-    selector trains anew for them when the rest is fine-tuned."""
+def labels_changed(root: Path, live: Path) -> List[str]:
+    """The labels added or removed since the model ``live``, in plain words: the models that
+    have them train anew while the rest is fine-tuned."""
     stored = read_from_model(live, (LIVE_DOMAIN,))
     if stored is None:
         return []
     from rasa.shared.core.domain import Domain
 
-    live_topics = labels(Domain.from_yaml(stored[0]))
-    return label_changes(live_topics, labels(training_importer(root).get_domain()), (FAQ_TOPIC,))
+    return label_changes(labels(Domain.from_yaml(stored[0])), labels(training_importer(root).get_domain()))
 
 
 # Where a trained model keeps its domain and the fine-tuning check's fingerprints.
@@ -688,7 +662,7 @@ def _how_trained(training: Optional[Dict[str, Any]]) -> str:
     if not training:
         return ""
     if "finetuned_from" in training:
-        anew = training.get("response_selector_anew")
-        topics = f", the response selector anew ({'; '.join(anew)})" if anew else ""
-        return f"fine-tuned from {training['finetuned_from']}{topics}"
+        changed = training.get("labels_changed")
+        anew = f"; trained anew for {'; '.join(changed)}" if changed else ""
+        return f"fine-tuned from {training['finetuned_from']}{anew}"
     return "full: " + "; ".join(training.get("full") or [])

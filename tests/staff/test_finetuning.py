@@ -1,9 +1,9 @@
-"""Which candidates are fine-tuned from the live model and which are trained in full
-(staff/releases.py, `full_training_reasons`): a change that keeps every label the model
-predicts (a new phrasing, a changed answer) is fine-tuned, in half the time, and so is a new
-FAQ topic, with a response selector trained anew; a new intent, response or slot needs a full
-training. Each change is made with the console's own
-code in a copy of the project; only the last test trains one, by fine-tuning."""
+"""How candidates are trained (staff/releases.py, staff/rasa_train.py): the live model is
+fine-tuned, in half the time or less, and the models whose labels changed are trained anew
+beside it (the response selector for a new FAQ topic, DIET and TED for a new intent, TED for a
+new slot or response); a changed config.yml, or no live model, needs a full training. Each
+change is made with the console's own code in a copy of the project; the last two tests train.
+"""
 
 import io
 import json
@@ -13,16 +13,22 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import List
 
 import pytest
+from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.shared.core.domain import Domain
 
 from clinic.details import load_clinic
-from scripts.benchmark_training import changed_answer, new_phrasing, new_topic
+from scripts.benchmark_training import changed_answer, new_intent, new_phrasing, new_topic
 from scripts.evaluate import answered, trained_parser
 from settings import MODEL_FILE
 from staff import releases
 from staff.console.content import Project
 from staff.console.stories import EXISTING_REPLY, NEW_REPLY, StoryBuilder, StoryForm
+from staff.rasa_train import models_to_train_anew
 from tests.support.console import BIKE_PARKING
 
 
@@ -60,54 +66,66 @@ def console(project: Path) -> Project:
     return Project(project, load_clinic().country)
 
 
-def test_unchanged_files_are_fine_tuned(project, live_model):
-    assert releases.full_training_reasons(project, live_model) == []
+def trained_anew(project: Path, live_model: Path) -> List[type]:
+    """The models `staff train` would train anew from ``project`` beside fine-tuning ``live_model``."""
+    [live_domain] = releases.read_from_model(live_model, (releases.LIVE_DOMAIN,)) or [""]
+    return models_to_train_anew(Domain.from_yaml(live_domain), releases.training_importer(project).get_domain())
 
 
-def test_a_new_phrasing_of_a_topic_is_fine_tuned(project, live_model):
-    new_phrasing(console(project))
-    assert releases.full_training_reasons(project, live_model) == []
-
-
-def test_a_changed_answer_is_fine_tuned(project, live_model):
-    changed_answer(console(project))
-    assert releases.full_training_reasons(project, live_model) == []
-
-
-def test_new_phrasings_of_an_existing_intent_are_fine_tuned(project, live_model):
-    StoryBuilder(project, load_clinic().country).build(
-        StoryForm(intent="", description="asks for the address", phrasings=BIKE_PARKING[:2], kind="contact")
-    )
-    assert releases.full_training_reasons(project, live_model) == []
-
-
-def test_a_new_topic_is_fine_tuned_with_a_response_selector_trained_anew(project, live_model):
-    new_topic(console(project))
-    assert releases.full_training_reasons(project, live_model) == []
-    assert releases.faq_topic_changes(project, live_model) == ["new FAQ topic: utter_faq/clinic_hot_stones"]
-
-
-def test_a_new_intent_with_a_new_response_is_trained_in_full(project, live_model):
-    reply = "There is a rack by the door."
-    form = StoryForm("bike_parking", "where to leave a bike", BIKE_PARKING, NEW_REPLY, text=reply)
+def bike_parking(project: Path, reply: str = NEW_REPLY) -> None:
+    existing = "utter_clinic_location" if reply == EXISTING_REPLY else ""
+    text = "" if existing else "There is a rack by the door."
+    form = StoryForm("bike_parking", "where to leave a bike", BIKE_PARKING, reply, existing, text=text)
     StoryBuilder(project, load_clinic().country).build(form)
-    reasons = releases.full_training_reasons(project, live_model)
-    assert reasons[:2] == ["new intent: bike_parking", "new response: utter_bike_parking"]
 
 
-def test_a_new_intent_with_an_existing_response_is_trained_in_full(project, live_model):
-    form = StoryForm("bike_parking", "where to leave a bike", BIKE_PARKING, EXISTING_REPLY, "utter_clinic_location")
-    StoryBuilder(project, load_clinic().country).build(form)
-    assert releases.full_training_reasons(project, live_model)[0] == "new intent: bike_parking"
-
-
-def test_a_new_slot_is_trained_in_full(project, live_model):
+def new_slot(project: Path) -> None:
     domain = project / "domain.yml"
     slot = "".join(
         f"{line}\n" for line in ("  preferred_therapist:", "    type: text", "    mappings:", "    - type: custom")
     )
     domain.write_text(domain.read_text(encoding="utf-8").replace("slots:\n", "slots:\n" + slot, 1), encoding="utf-8")
-    assert releases.full_training_reasons(project, live_model)[0] == "new slot: preferred_therapist"
+
+
+def existing_intent_phrasings(project: Path) -> None:
+    StoryBuilder(project, load_clinic().country).build(
+        StoryForm(intent="", description="asks for the address", phrasings=BIKE_PARKING[:2], kind="contact")
+    )
+
+
+@pytest.mark.parametrize(
+    "change, changed, anew",
+    [
+        (lambda project: None, [], []),
+        (lambda project: new_phrasing(console(project)), [], []),
+        (lambda project: changed_answer(console(project)), [], []),
+        (existing_intent_phrasings, [], []),
+        (
+            lambda project: new_topic(console(project)),
+            ["new FAQ topic: utter_faq/clinic_hot_stones"],
+            [ResponseSelector],
+        ),
+        (
+            bike_parking,
+            ["new intent: bike_parking", "new response: utter_bike_parking"],
+            [DIETClassifier, TEDPolicy],
+        ),
+        (
+            lambda project: bike_parking(project, EXISTING_REPLY),
+            ["new intent: bike_parking"],
+            [DIETClassifier, TEDPolicy],
+        ),
+        (new_slot, ["new slot: preferred_therapist"], [TEDPolicy]),
+    ],
+    ids=["unchanged", "phrasing", "answer", "intent phrasings", "topic", "intent and reply", "intent", "slot"],
+)
+def test_the_live_model_is_fine_tuned_and_the_models_with_new_labels_trained_anew(
+    project, live_model, change, changed, anew
+):
+    change(project)
+    assert releases.full_training_reasons(project, live_model) == []
+    assert releases.labels_changed(project, live_model)[: len(changed)] == changed
+    assert trained_anew(project, live_model) == anew
 
 
 @pytest.mark.parametrize(
@@ -155,21 +173,30 @@ def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_e
     console(project).add_phrasing("does_massage_hurt", taught)
     folder = staff_train(project)
     training = json.loads((folder / "version.json").read_text())["training"]
-    assert "finetuned_from" in training and training["response_selector_anew"] == []
+    assert "finetuned_from" in training and training["labels_changed"] == []
     parse = trained_parser(folder / f"{folder.name}.tar.gz")
     assert answered(parse(taught)) == "does_massage_hurt"
     assert answered(parse(EMERGENCY)) == "red_flag_emergency"
 
 
 @pytest.mark.training
-def test_a_new_topic_gives_a_fine_tuned_candidate_that_answers_it_and_the_old_topics(project):
-    """A new FAQ topic: the rest of the live model fine-tuned, the response selector trained
-    anew; the candidate answers the new topic in words it was not taught, and the old ones."""
+def test_new_labels_give_a_candidate_that_answers_them_and_the_old_ones(project):
+    """A new FAQ topic and a new intent with its own reply: the live model fine-tuned, the
+    response selector, DIET and TED trained anew; the candidate answers the new topic in words
+    it was not taught, the new intent, and still the old ones."""
     new_topic(console(project))
+    new_intent(console(project))
     folder = staff_train(project)
     training = json.loads((folder / "version.json").read_text())["training"]
-    assert training["response_selector_anew"] == ["new FAQ topic: utter_faq/clinic_hot_stones"]
+    assert "finetuned_from" in training
+    assert training["labels_changed"][:3] == [
+        "new intent: bring_a_child",
+        "new FAQ topic: utter_faq/clinic_hot_stones",
+        "new response: utter_bring_a_child",
+    ]
     parse = trained_parser(folder / f"{folder.name}.tar.gz")
     assert answered(parse("are heated stones good for back pain")) == "clinic_hot_stones"
+    # Ten phrasings that border "massage for children" teach the intent its own words, not more.
+    assert answered(parse("can I bring my child")) == "bring_a_child"
     assert answered(parse("does a deep tissue massage hurt")) == "does_massage_hurt"
     assert answered(parse(EMERGENCY)) == "red_flag_emergency"
