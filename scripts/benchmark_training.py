@@ -7,9 +7,10 @@ models whose labels changed trained anew, or a full training when config.yml cha
 staff/rasa_train.py) in a throw-away copy of the project, one change after another, each made
 with the console's own code (staff/console/). The live model is the one `make train` trained
 (models/), copied in. A change that was fine-tuned is trained again with ``--full``, for the
-other path's time. Each row says which path it took and the machine's load average when it
-started. ``--keep DIR`` keeps the copy and its candidates
-(for comparing the fine-tuned and the full candidate with ``staff.releases.measure``).
+other path's time, and the first candidate then becomes the copy's live model, as if
+published, so that each change is timed on its own. Each row says which path it took and the
+machine's load average when it started; ``--only`` times some of the changes. ``--keep DIR``
+keeps the copy and its candidates (for comparing the fine-tuned and the full candidate with ``staff.releases.measure``).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from staff.releases import copy_project
 Change = Callable[[Project], None]
 
 
-def _train(copy: Path, *options: str) -> Tuple[float, str]:
-    """Seconds until the candidate was there, and which path it took."""
+def _train(copy: Path, *options: str) -> Tuple[float, str, Path]:
+    """Seconds until the candidate was there, which path it took, and its model."""
     environment = {**os.environ, "STAFF_PROJECT_DIR": str(copy), "VERSIONS_DIR": str(copy / "var" / "versions")}
     started = time.monotonic()
     done = subprocess.run(  # noqa: S603
@@ -49,7 +50,7 @@ def _train(copy: Path, *options: str) -> Tuple[float, str]:
         path = "fine-tuned" + (f", anew for {'; '.join(changed)}" if changed else "")
     else:
         path = "full: " + "; ".join(training["full"])
-    return seconds, f"{path} ({version_id})"
+    return seconds, f"{path} ({version_id})", copy / "var" / "versions" / version_id / f"{version_id}.tar.gz"
 
 
 def _load() -> str:
@@ -125,6 +126,7 @@ CHANGES: List[Tuple[str, Change, int]] = [
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="an empty folder to keep the copy and its candidates in")
+    parser.add_argument("--only", help='time only the changes whose name holds this ("intent")')
     args = parser.parse_args(argv)
     if not MODEL_FILE.is_file():
         print(f"No live model to fine-tune: {MODEL_FILE} is missing (make train).", file=sys.stderr)
@@ -139,15 +141,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("| change | path (version) | candidate after (s) | target (s) | load average at start |")
         print("|---|---|---|---|---|")
         for name, change, target in CHANGES:
+            if args.only and args.only not in name:
+                continue
             change(project)
             runs: List[Tuple[str, ...]] = [()]
+            candidates = []
             while runs:
                 options = runs.pop()
                 load = _load()
-                seconds, path = _train(copy, *options)
+                seconds, path, candidate = _train(copy, *options)
+                candidates.append(candidate)
                 print(f"| {name} | {path} | {seconds:.0f} | {target} | {load} |", flush=True)
                 if path.startswith("fine-tuned"):
                     runs.append(("--full",))
+            # Published, as staff would before teaching the next change: each change is then
+            # timed on its own, not with the labels of the ones before it.
+            shutil.copyfile(candidates[0], copy / "models" / MODEL_FILE.name)
     return 0
 
 

@@ -1,5 +1,6 @@
 """`rasa train`, as `staff train` runs it (staff/releases.py): without Rasa's training cache,
-and with the components that do not depend on each other trained side by side.
+with the components that do not depend on each other trained side by side, and fine-tuning
+the live model past new labels.
 
 - **No cache.** Rasa's TrainingHook fingerprints every graph node's inputs and outputs so that
   its cache can restore them next time, and does so even with the cache off. Hashing the
@@ -18,7 +19,6 @@ and with the components that do not depend on each other trained side by side.
   then draw their random numbers (batch order, dropout) in no fixed order, so the same files
   give a slightly different model each time: the gate judges each candidate. `make train`
   keeps Rasa's runner, so the model the tests use is the same every time.
-
 - **Fine-tuned where the labels stayed, trained anew where they changed.** Each of the three
   models with labels of its own trains from the start, with all its epochs, when its labels
   changed, and is fine-tuned from the live model's weights otherwise: the response selector
