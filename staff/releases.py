@@ -198,8 +198,9 @@ def _check_with_rasa() -> None:
 def train(created_by: str, progress=print, full: bool = False) -> Version:
     """Validates, then trains a candidate from the current files: the live model fine-tuned with
     FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`), and the models whose labels
-    changed (a new topic, intent, response, slot, ...) trained anew beside it; in full when
-    config.yml's trained settings changed, without a live model, or with ``full``. Either way
+    changed (a new topic, response, slot, ...) trained anew beside it; in full when intents or
+    entities changed, config.yml's trained settings changed, without a live model, or with
+    ``full``. Either way
     without Rasa's cache and with independent components trained side by side
     (staff/rasa_train.py). The version records which it was and why."""
     progress("Checking the training data...")
@@ -259,6 +260,8 @@ LABEL_KINDS = ("intent", "FAQ topic", "response", "entity", "slot", "form", "act
 # Rasa's fine-tuning check refuses a changed config.yml (all but the epochs): it needs a full
 # training. Compared with the fingerprint the live model stores.
 CONFIG_FINGERPRINT = "fingerprint-config"
+# Labels whose change is trained in full rather than fine-tuned (full_training_reasons).
+FULL_FOR = ("intent", "entity")
 
 
 def labels(domain: Domain) -> Dict[str, Set[str]]:
@@ -274,10 +277,12 @@ def labels(domain: Domain) -> Dict[str, Set[str]]:
     }
 
 
-def label_changes(live: Dict[str, Set[str]], candidate: Dict[str, Set[str]]) -> List[str]:
-    """In plain words, the labels added or removed."""
+def label_changes(
+    live: Dict[str, Set[str]], candidate: Dict[str, Set[str]], kinds: Sequence[str] = LABEL_KINDS
+) -> List[str]:
+    """In plain words, the labels of ``kinds`` added or removed."""
     changes = []
-    for kind in LABEL_KINDS:
+    for kind in kinds:
         for word, names in (("new", candidate[kind] - live[kind]), ("removed", live[kind] - candidate[kind])):
             if names:
                 changes.append(f"{word} {kind}: {', '.join(sorted(names))}")
@@ -298,18 +303,20 @@ def full_training_reasons(root: Path, live: Path) -> List[str]:
         return [f"the live model was trained with Rasa {fingerprints.get('rasa-version')}"]
     if rasa_fingerprints(training_importer(root))[CONFIG_FINGERPRINT] != fingerprints.get(CONFIG_FINGERPRINT):
         return ["config.yml changed"]
-    return []
+    # DIET trained anew inside a fine-tuning measured slower than a full training (252 and 248 s
+    # against 184 s; docs/benchmarks.md): a change of intents or entities trains in full.
+    return labels_changed(root, live, FULL_FOR)
 
 
-def labels_changed(root: Path, live: Path) -> List[str]:
-    """The labels added or removed since the model ``live``, in plain words: the models that
-    have them train anew while the rest is fine-tuned."""
+def labels_changed(root: Path, live: Path, kinds: Sequence[str] = LABEL_KINDS) -> List[str]:
+    """The labels of ``kinds`` added or removed since the model ``live``, in plain words: the
+    models that have them train anew while the rest is fine-tuned."""
     stored = read_from_model(live, (LIVE_DOMAIN,))
     if stored is None:
         return []
     from rasa.shared.core.domain import Domain
 
-    return label_changes(labels(Domain.from_yaml(stored[0])), labels(training_importer(root).get_domain()))
+    return label_changes(labels(Domain.from_yaml(stored[0])), labels(training_importer(root).get_domain()), kinds)
 
 
 # Where a trained model keeps its domain and the fine-tuning check's fingerprints.

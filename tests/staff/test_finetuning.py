@@ -1,7 +1,7 @@
 """How candidates are trained (staff/releases.py, staff/rasa_train.py): the live model is
 fine-tuned, in half the time or less, and the models whose labels changed are trained anew
-beside it (the response selector for a new FAQ topic, DIET and TED for a new intent, TED for a
-new slot or response); a changed config.yml, or no live model, needs a full training. Each
+beside it (the response selector for a new FAQ topic, TED for a new slot or response); new
+intents, a changed config.yml, or no live model, need a full training. Each
 change is made with the console's own code in a copy of the project; the last two tests train.
 """
 
@@ -22,7 +22,7 @@ from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.core.domain import Domain
 
 from clinic.details import load_clinic
-from scripts.benchmark_training import changed_answer, new_intent, new_phrasing, new_topic
+from scripts.benchmark_training import changed_answer, new_phrasing, new_topic
 from scripts.evaluate import answered, trained_parser
 from settings import MODEL_FILE
 from staff import releases
@@ -122,8 +122,11 @@ def existing_intent_phrasings(project: Path) -> None:
 def test_the_live_model_is_fine_tuned_and_the_models_with_new_labels_trained_anew(
     project, live_model, change, changed, anew
 ):
+    """Except when intents change: DIET trained anew inside a fine-tuning was slower than a full
+    training (docs/benchmarks.md), so `staff train` trains those in full."""
     change(project)
-    assert releases.full_training_reasons(project, live_model) == []
+    full = [reason for reason in changed if reason.startswith(("new intent", "removed intent"))]
+    assert releases.full_training_reasons(project, live_model) == full
     assert releases.labels_changed(project, live_model)[: len(changed)] == changed
     assert trained_anew(project, live_model) == anew
 
@@ -181,22 +184,19 @@ def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_e
 
 @pytest.mark.training
 def test_new_labels_give_a_candidate_that_answers_them_and_the_old_ones(project):
-    """A new FAQ topic and a new intent with its own reply: the live model fine-tuned, the
-    response selector, DIET and TED trained anew; the candidate answers the new topic in words
-    it was not taught, the new intent, and still the old ones."""
+    """A new FAQ topic and a new slot: the live model fine-tuned, the response selector and TED
+    trained anew; the candidate answers the new topic in words it was not taught, and still
+    the old ones."""
     new_topic(console(project))
-    new_intent(console(project))
+    new_slot(project)
     folder = staff_train(project)
     training = json.loads((folder / "version.json").read_text())["training"]
     assert "finetuned_from" in training
-    assert training["labels_changed"][:3] == [
-        "new intent: bring_a_child",
+    assert training["labels_changed"] == [
         "new FAQ topic: utter_faq/clinic_hot_stones",
-        "new response: utter_bring_a_child",
+        "new slot: preferred_therapist",
     ]
     parse = trained_parser(folder / f"{folder.name}.tar.gz")
     assert answered(parse("are heated stones good for back pain")) == "clinic_hot_stones"
-    # Ten phrasings that border "massage for children" teach the intent its own words, not more.
-    assert answered(parse("can I bring my child")) == "bring_a_child"
     assert answered(parse("does a deep tissue massage hurt")) == "does_massage_hurt"
     assert answered(parse(EMERGENCY)) == "red_flag_emergency"
