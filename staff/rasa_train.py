@@ -43,7 +43,7 @@ import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, List, Set, Type
+from typing import Any, Callable, Dict, List, Type
 
 import dask.threaded
 from rasa.core.policies.ted_policy import TEDPolicy
@@ -64,7 +64,7 @@ from rasa.shared.core.domain import KEY_RESPONSES, Domain
 from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.utils.tensorflow.constants import EPOCHS
 
-from staff.releases import LIVE_DOMAIN, read_from_model
+from staff.releases import LIVE_DOMAIN, labels, read_from_model
 
 
 def policy_domain(domain: Domain) -> Domain:
@@ -76,14 +76,10 @@ def policy_domain(domain: Domain) -> Domain:
     return Domain.from_dict(pruned)
 
 
-def faq_topics(domain: Domain) -> Set[str]:
-    return {name for name in domain.responses if "/" in name}
-
-
 def models_to_train_anew(live: Domain, candidate: Domain) -> List[Type[GraphComponent]]:
     """The models whose labels differ between the live model's domain and the candidate's."""
     anew: List[Type[GraphComponent]] = []
-    if faq_topics(candidate) != faq_topics(live):
+    if labels(candidate)["FAQ topic"] != labels(live)["FAQ topic"]:
         anew.append(ResponseSelector)
     if set(candidate.intents) != set(live.intents) or set(candidate.entities) != set(live.entities):
         anew.append(DIETClassifier)

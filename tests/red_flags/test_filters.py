@@ -31,6 +31,12 @@ def span_of(message: Message, words: str) -> Tuple[int, int]:
     raise AssertionError(f"{words!r} not in {tokens}")
 
 
+def level_of(detector, text: str):
+    """The tier the detector gives the message, or None."""
+    finding = detector(text)
+    return finding.level if finding else None
+
+
 def sentence_of(message: Message, words: str) -> int:
     return message.sentence[span_of(message, words)[0]]
 
@@ -224,8 +230,7 @@ def test_a_hypothetical_unless_the_writer_says_it_is_theirs(detector, text, hypo
     ],
 )
 def test_a_hypothetical_frame_covers_what_follows_it_not_a_report_before_it(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 @pytest.mark.parametrize(
@@ -239,8 +244,7 @@ def test_a_hypothetical_frame_covers_what_follows_it_not_a_report_before_it(dete
     ],
 )
 def test_an_event_told_as_a_comparison_does_not_count(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 @pytest.mark.parametrize(
@@ -271,8 +275,7 @@ def test_a_one_sentence_question_is_general(detector, text, general):
     ],
 )
 def test_a_sign_somebody_asked_about_is_not_reported(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 @pytest.mark.parametrize(
@@ -287,8 +290,7 @@ def test_a_sign_somebody_asked_about_is_not_reported(detector, text, level):
     ],
 )
 def test_a_supposition_overturned_later_does_not_count(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 @pytest.mark.parametrize(
@@ -300,8 +302,7 @@ def test_a_supposition_overturned_later_does_not_count(detector, text, level):
     ],
 )
 def test_weight_loss_as_advice_or_a_goal_is_no_sign(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 @pytest.mark.parametrize(
@@ -314,8 +315,7 @@ def test_weight_loss_as_advice_or_a_goal_is_no_sign(detector, text, level):
     ],
 )
 def test_a_denied_hypothetical_frames_nothing(detector, text, level):
-    finding = detector(text)
-    assert (finding.level if finding else None) == level
+    assert level_of(detector, text) == level
 
 
 # --- numbers ---------------------------------------------------------------------------------------------
