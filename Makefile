@@ -49,7 +49,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run cluster shell test test-fast test-release-cycle check format data spacy embeddings train evaluate profile benchmark benchmark-publish benchmark-training tune-fallback tune-topics red-flags-report lock clean
+.PHONY: help setup run cluster shell test test-fast check format data spacy embeddings train evaluate profile benchmark benchmark-publish benchmark-training tune-fallback tune-topics red-flags-report lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS=":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -108,14 +108,11 @@ format: $(INSTALLED)  ## fix what ruff can: import order, formatting
 	$(BIN)/ruff format .
 
 test: setup check  ## every test: unit, end to end, held-out NLU, conversation stories
-	$(BIN)/pytest -m "not release_cycle"
+	$(BIN)/pytest
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 
 test-fast: $(SPACY_PIPELINE)/meta.json $(WORD_EMBEDDINGS)/embeddings.safetensors data/faq/nlu.yml  ## the quick tests: no server, no trained model, no whole-set measurement
-	$(BIN)/pytest -m "not servers and not evaluation and not training and not release_cycle"
-
-test-release-cycle: setup  ## teach, train, gate, preview and publish a real candidate in a copy of the project (15-20 min)
-	$(BIN)/pytest -m release_cycle
+	$(BIN)/pytest -m "not servers and not evaluation and not training"
 
 evaluate: setup  ## the trained assistant's figures on every labelled set: real patients' posts, held-out FAQ and red flags
 	$(BIN)/python -m scripts.evaluate

@@ -289,6 +289,43 @@ def trained_parser(model: Path) -> Parse:
     return lambda text: loop.run_until_complete(agent.parse_message(text))
 
 
+def red_flag_levels(model: Path) -> Callable[[Sequence[str]], List[Optional[str]]]:
+    """The escalation level ``trained_parser(model)`` gives each message (``escalation_level``),
+    read by the only two of its components that level depends on: spaCy (SpacyNLP) and the
+    red-flag classifier, the pipeline's last, which reads nothing the others wrote (config.yml).
+    About a fifth of a whole parse's time: the gate reads thousands of red-flag messages.
+    tests/staff/test_releases.py checks that both readings agree."""
+    import tempfile
+
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from rasa_plugins.red_flag_nlu import RedFlagClassifier
+
+    with tempfile.TemporaryDirectory() as scratch:
+        storage, metadata = LocalModelStorage.from_model_archive(Path(scratch), model)
+        schema = metadata.predict_schema
+        context = ExecutionContext(schema, metadata.model_id)
+
+        def component(kind: type, fn: str) -> Any:
+            [node] = [node for node in schema.nodes.values() if node.uses is kind and node.fn == fn]
+            return getattr(node.uses, node.constructor_name)(node.config, storage, node.resource, context)
+
+        spacy_model = component(SpacyNLP, "provide").provide()
+        spacy_nlp = component(SpacyNLP, "process")
+        red_flags = component(RedFlagClassifier, "process")
+
+    def levels(texts: Sequence[str]) -> List[Optional[str]]:
+        messages = [Message(data={TEXT: text}) for text in texts]
+        read = red_flags.process(spacy_nlp.process(messages, spacy_model))
+        return [escalation_level(message.as_dict(only_output_properties=True)) for message in read]
+
+    return levels
+
+
 def print_table(title: str, rows: Sequence[Tuple[str, str]]) -> None:
     print(f"\n{title}")
     for label, value in rows:

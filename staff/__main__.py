@@ -12,7 +12,7 @@ records what staff decided about a request, and runs the staff console and its a
     python -m staff user remove maria
     python -m staff console                           # the web console on STAFF_PORT (5002)
     python -m staff train [--full]                    # check, then train a candidate; prints its id last
-    python -m staff gate ID                           # compare it with the live version; exit 0 if it passes
+    python -m staff gate ID                           # compare it with the live version; 0 passed, 3 refused
     python -m staff publish ID                        # put it live (refused unless its gate passed)
     python -m staff rollback [VERSION]                # back to the previous (or the named) published version
     python -m staff versions
@@ -153,7 +153,7 @@ def _release_command(args: argparse.Namespace, out: TextIO) -> int:
             report = releases.gate(args.id, progress)
             out.write(json.dumps(report, indent=2) + "\n")
             out.write(("PASSED" if report["passed"] else "REFUSED: " + "; ".join(report["reasons"])) + "\n")
-            return 0 if report["passed"] else 1
+            return 0 if report["passed"] else releases.GATE_REFUSED_EXIT
         elif args.command == "publish":
             out.write(f"{releases.publish(args.id, args.by).id} is live\n")
         elif args.command == "rollback":

@@ -11,14 +11,17 @@ the live model past new labels.
   component reads. Its keys also do not say which model a featurizer's vocabulary was
   extended from when fine-tuning, so a cached one could feed the live model's weights other
   columns, nor see a rebuilt spaCy pipeline (same path, new contents).
-- **Side by side.** Rasa runs its training graph one node at a time (``dask.get``), and one
-  TensorFlow training keeps about 1.1 of this machine's 2 cores busy. Here the graph runs
-  on dask's thread pool, so the dialogue policies, DIET, the response selector and the
-  red-flag classifier train at the same time once their inputs are ready: a full training
-  went from 291 s to 213 s (benchmarks, "How long staff wait for a candidate"). The models
-  then draw their random numbers (batch order, dropout) in no fixed order, so the same files
-  give a slightly different model each time: the gate judges each candidate. `make train`
-  keeps Rasa's runner, so the model the tests use is the same every time.
+- **Fine-tunings side by side; full trainings one component at a time.** Rasa runs its
+  training graph one node at a time (``dask.get``), and one TensorFlow training keeps about 1.1
+  of this machine's 2 cores busy. A fine-tuning runs the graph on dask's thread pool, so the
+  dialogue policies, DIET, the response selector and the red-flag classifier train at the same
+  time once their inputs are ready. The models then draw their random numbers (batch order,
+  dropout) in no fixed order, so the same files give a slightly different model each time;
+  from the live model's weights, with a tenth of the epochs, they differ little. A full
+  training, trained from zero, differed by too much that way: of four side by side, the gate
+  refused one for FAQ accuracy that the same files trained one component at a time keep
+  (docs/benchmarks.md, "The gate and a training from zero"). So a full training keeps Rasa's
+  runner, as `make train` does: the same files give the same model every time.
 - **Fine-tuned where the labels stayed, trained anew where they changed.** Each of the three
   models with labels of its own trains from the start, with all its epochs, when its labels
   changed, and is fine-tuned from the live model's weights otherwise: the response selector
@@ -140,14 +143,14 @@ def main() -> None:
     from rasa.__main__ import main as rasa
 
     graph_trainer.TrainingHook = _NothingCached
-    # Rasa's graph runner calls `dask.get` (rasa/engine/runner/dask.py); it gets dask's thread
-    # pool instead. TensorFlow and scikit-learn release the GIL while they compute. With
-    # --force there is no fingerprint run, so only the training graph runs this way.
-    workers = max(2, os.cpu_count() or 1)
-    rasa_graph_runner.dask = SimpleNamespace(get=functools.partial(dask.threaded.get, num_workers=workers))
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     arguments = sys.argv[1:]
     if "--finetune" in arguments:
+        # Rasa's graph runner calls `dask.get` (rasa/engine/runner/dask.py); it gets dask's
+        # thread pool instead. TensorFlow and scikit-learn release the GIL while they compute.
+        # With --force there is no fingerprint run, so only the training graph runs this way.
+        workers = max(2, os.cpu_count() or 1)
+        rasa_graph_runner.dask = SimpleNamespace(get=functools.partial(dask.threaded.get, num_workers=workers))
         _fine_tune_past_new_labels(arguments[arguments.index("--finetune") + 1])
     sys.argv = ["rasa", "train", "--force", *arguments]
     rasa()

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from knowledge import KnowledgeError, generate
 from settings import MODEL_FILE, PROJECT_DIR, publish_token, settings, version_model_file, word_embeddings_dir
@@ -45,6 +45,8 @@ TRAINING_INPUTS = (
 # (docs/benchmarks.md, "How long staff wait for a candidate").
 FINETUNE_EPOCH_FRACTION = 0.1
 ROLLBACK_DEPTH = 10  # published versions that can be restored in one step
+# `python -m staff gate`'s exit code when the gate ran and refused the candidate (1: it could not run).
+GATE_REFUSED_EXIT = 3
 SWITCH_TIMEOUT_SECONDS = 1800  # every worker of a server loading the model, one at a time, on a busy machine
 RED_FLAG_DEVELOPMENT = PROJECT_DIR / "datasets" / "training" / "red_flags"
 
@@ -200,9 +202,9 @@ def train(created_by: str, progress=print, full: bool = False) -> Version:
     FINETUNE_EPOCH_FRACTION of the epochs (`rasa train --finetune`), and the models whose labels
     changed (a new topic, response, slot, ...) trained anew beside it; in full when intents or
     entities changed, config.yml's trained settings changed, without a live model, or with
-    ``full``. Either way
-    without Rasa's cache and with independent components trained side by side
-    (staff/rasa_train.py). The version records which it was and why."""
+    ``full``. Either way without Rasa's cache; a fine-tuning trains independent components side
+    by side, a full training one at a time, as `make train` does (staff/rasa_train.py). The
+    version records which it was and why."""
     progress("Checking the training data...")
     _write_faq_data()
     base = live_model()
@@ -383,10 +385,14 @@ def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
 
 # --- gate ----------------------------------------------------------------------------------------
 
-# Of FAQ accuracy, and of the other intents' accuracy, on the held-out sets. The other intents'
-# set is small (79 messages, 1.3 points each), so one message lost there is allowed: two full
-# trainings of the same files differ by that much.
+# Of FAQ accuracy on its held-out set.
 ACCURACY_LOSS_ALLOWED = 0.01
+# The other intents' held-out set is small (79 messages), and DIET trained from zero, as a new
+# intent needs, answers several of them differently each time: four full trainings of the same or
+# nearly the same files lost 2 to 6 of them net against the model `make` trained
+# (docs/benchmarks.md). A loss there refuses a candidate only when chance does not explain it:
+# a one-sided sign test on the messages whose outcome changed, at this level.
+INTENT_LOSS_SIGNIFICANCE = 0.05
 
 
 def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
@@ -395,6 +401,22 @@ def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, A
     per red-flag message (held-out and development sets) whether it escalates; and
     whether every conversation test passes. With ``taught`` (phrasing -> topic, the FAQ
     phrasings the model was trained on), also whether it answers each with its topic."""
+    from scripts.evaluate import red_flag_levels, trained_parser
+
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # In a process of its own: it runs on the other core while this one parses.
+        failed_conversations = beside.submit(conversation_tests, model)
+        figures = _parsed_figures(trained_parser(model), red_flag_levels(model), taught)
+        figures["conversation_tests"] = failed_conversations.result()
+    return figures
+
+
+def _parsed_figures(
+    parse: Callable[[str], Dict[str, Any]],
+    red_flag_levels: Callable[[Sequence[str]], List[Optional[str]]],
+    taught: Optional[Dict[str, str]],
+) -> Dict[str, Any]:
+    """``measure``'s figures that come from the model's reading of each message."""
     from red_flags.contract import EMERGENCY, ESCALATION_LEVELS
     from scripts.evaluate import (
         FAQ_HOLDOUT,
@@ -403,32 +425,26 @@ def measure(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, A
         escalation_level,
         held_out_examples,
         intent_holdout,
-        trained_parser,
     )
 
-    parse = trained_parser(model)
     faq = {
         text: answered(parse(text)) == intent.split("/", 1)[1]
         for intent, text in held_out_examples(FAQ_HOLDOUT)
         if intent.startswith("faq/")
     }
-    red_flags: Dict[str, bool] = {}
-    sets = [RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml"))]
-    for path in sets:
-        labelled = _yaml(path)
-        for tier in ("emergency", "urgent"):
-            for texts in (labelled.get(tier) or {}).values():
-                for text in texts:
-                    level = escalation_level(parse(text))
-                    red_flags[f"{tier}: {text}"] = (
-                        level == EMERGENCY if tier == "emergency" else level in ESCALATION_LEVELS
-                    )
-    figures = {
-        "faq": faq,
-        "intents": intent_holdout(parse),
-        "red_flags": red_flags,
-        "conversation_tests": conversation_tests(model),
+    labelled = [
+        (tier, text)
+        for path in [RED_FLAG_HOLDOUT, *sorted(RED_FLAG_DEVELOPMENT.glob("*.yml"))]
+        for tier, signs in _yaml(path).items()
+        if tier in ("emergency", "urgent")
+        for texts in (signs or {}).values()
+        for text in texts
+    ]
+    red_flags = {
+        f"{tier}: {text}": level == EMERGENCY if tier == "emergency" else level in ESCALATION_LEVELS
+        for (tier, text), level in zip(labelled, red_flag_levels([text for _, text in labelled]), strict=True)
     }
+    figures: Dict[str, Any] = {"faq": faq, "intents": intent_holdout(parse), "red_flags": red_flags}
     if taught is not None:
         # A phrasing the red-flag layer escalates is answered as the clinic's rules say, not as taught.
         figures["taught"] = {
@@ -466,9 +482,9 @@ def conversation_tests(model: Path) -> List[str]:
 
 def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str, Any]:
     """The gate's verdict and report: refused if the candidate escalates fewer emergency or
-    urgent messages, loses more than ACCURACY_LOSS_ALLOWED of FAQ accuracy or of accuracy on the
-    other intents (booking, referral, ...; at least one message may be lost there), or fails a
-    conversation test."""
+    urgent messages, loses more than ACCURACY_LOSS_ALLOWED of FAQ accuracy, loses messages of
+    the other intents (booking, referral, ...) beyond chance (``lost_beyond_chance``), or fails
+    a conversation test."""
 
     def rate(results: Dict[str, bool]) -> float:
         return sum(results.values()) / len(results) if results else 1.0
@@ -485,11 +501,11 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
     if faq["candidate"] < faq["live"] - ACCURACY_LOSS_ALLOWED:
         reasons.append(f"FAQ accuracy falls from {faq['live']:.1%} to {faq['candidate']:.1%}")
     intents = {"live": rate(live_figures["intents"]), "candidate": rate(candidate["intents"])}
-    intents_allowed = max(ACCURACY_LOSS_ALLOWED, 1 / max(len(candidate["intents"]), 1))
-    if intents["candidate"] < intents["live"] - intents_allowed - 1e-9:
+    changed_intents = _changed(live_figures["intents"], candidate["intents"])
+    if lost_beyond_chance(len(changed_intents["now_wrong"]), len(changed_intents["now_right"])):
         reasons.append(
             f"accuracy on the other intents (booking, referral, ...) falls from {intents['live']:.1%} "
-            f"to {intents['candidate']:.1%}"
+            f"to {intents['candidate']:.1%}, more than a training from zero varies"
         )
     if candidate["conversation_tests"]:
         reasons.append("it fails conversation tests: " + "; ".join(candidate["conversation_tests"]))
@@ -507,10 +523,22 @@ def compare(live_figures: Dict[str, Any], candidate: Dict[str, Any]) -> Dict[str
         ),
         "changed": {
             "faq": _changed(live_figures["faq"], candidate["faq"]),
-            "intents": _changed(live_figures["intents"], candidate["intents"]),
+            "intents": changed_intents,
             "red_flags": _changed(live_figures["red_flags"], candidate["red_flags"]),
         },
     }
+
+
+def lost_beyond_chance(now_wrong: int, now_right: int) -> bool:
+    """Whether more messages went wrong than right, by more than one, and by more than chance
+    explains: a one-sided sign test (scipy's exact binomial test) at INTENT_LOSS_SIGNIFICANCE."""
+    from scipy.stats import binomtest
+
+    if now_wrong - now_right < 2:
+        return False
+    return bool(
+        binomtest(now_wrong, now_wrong + now_right, 0.5, alternative="greater").pvalue < INTENT_LOSS_SIGNIFICANCE
+    )
 
 
 def _changed(before: Dict[str, bool], after: Dict[str, bool]) -> Dict[str, List[str]]:
@@ -522,19 +550,20 @@ def _changed(before: Dict[str, bool], after: Dict[str, bool]) -> Dict[str, List[
 
 def figures_of(model: Path, taught: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """``measure``, kept beside the model and reused while the model file and the measured sets
-    are unchanged: the live version is measured once, not at every gate."""
+    are unchanged: the live version is measured once, not at every gate, and a candidate measured
+    at its gate is not measured again as the live version at the next."""
     digest = hashlib.sha256(model.read_bytes())
     for path in _measured_sets():
         digest.update(path.read_bytes())
-    if taught is not None:
-        digest.update(json.dumps(taught, sort_keys=True).encode("utf-8"))
+    taught_digest = hashlib.sha256(json.dumps(taught, sort_keys=True).encode("utf-8")).hexdigest()
     kept = model.with_name(model.name + ".figures.json")
-    if kept.is_file():
-        cached = json.loads(kept.read_text(encoding="utf-8"))
-        if cached.get("digest") == digest.hexdigest():
-            return cached["figures"]
+    cached = json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else {}
+    if cached.get("digest") == digest.hexdigest() and (taught is None or cached.get("taught_digest") == taught_digest):
+        return cached["figures"] if taught is None else {**cached["figures"], "taught": cached["taught"]}
     figures = measure(model, taught)
-    _write_atomically(kept, json.dumps({"digest": digest.hexdigest(), "figures": figures}))
+    kept_figures = {name: value for name, value in figures.items() if name != "taught"}
+    record = {"digest": digest.hexdigest(), "figures": kept_figures, "taught_digest": taught_digest}
+    _write_atomically(kept, json.dumps({**record, "taught": figures.get("taught")}))
     return figures
 
 
@@ -592,6 +621,7 @@ def rollback(by: str, version_id: Optional[str] = None, switch: bool = True) -> 
 def _make_live(version: Version, by: str, switch: bool) -> Version:
     if not version.model.is_file():
         raise ReleaseError(f"The model of version {version.id} is missing.")
+    _keep_starting_model()
     entry = {"id": version.id, "at": _now(), "by": by}
     version.published.append({"at": entry["at"], "by": by})
     version.save()
@@ -601,6 +631,32 @@ def _make_live(version: Version, by: str, switch: bool) -> Version:
     if switch:
         switch_servers(version)
     return version
+
+
+# Who "published" the model the servers ran before any version was published.
+STARTING_MODEL_AUTHOR = "make"
+
+
+def _keep_starting_model() -> None:
+    """Before the first publish: the model the servers run until then (the one `make` trained)
+    becomes a version of its own, recorded as published first, so the first publish can be
+    rolled back like any other. A copy: `make` may train that file again later."""
+    if _history() or not MODEL_FILE.is_file():
+        return
+    trained = dt.datetime.fromtimestamp(MODEL_FILE.stat().st_mtime, dt.timezone.utc)
+    version = Version(
+        id=f"{trained:%Y%m%d-%H%M%S}-{STARTING_MODEL_AUTHOR}",
+        content_hash="",  # the files it was trained from are not known
+        created_at=trained.isoformat(timespec="seconds"),
+        created_by=STARTING_MODEL_AUTHOR,
+        training={"full": ["trained by `make` before any version was published"]},
+    )
+    version.folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(MODEL_FILE, version.model)
+    version.published.append({"at": version.created_at, "by": STARTING_MODEL_AUTHOR})
+    version.save()
+    entry = {"id": version.id, "at": version.created_at, "by": STARTING_MODEL_AUTHOR}
+    _write_atomically(versions_dir() / "published.jsonl", json.dumps(entry) + "\n")
 
 
 def switch_servers(version: Version) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from settings import PROJECT_DIR
+from staff.releases import GATE_REFUSED_EXIT
 
 TRAIN, GATE = "train", "gate"
 LOG_LINES_SHOWN = 30
@@ -42,6 +43,11 @@ class Job:
     @property
     def succeeded(self) -> bool:
         return self.process.poll() == 0
+
+    @property
+    def refused(self) -> bool:
+        """A gate that ran and refused its candidate (the version's page says why)."""
+        return self.kind == GATE and self.process.poll() == GATE_REFUSED_EXIT
 
     def output(self) -> List[str]:
         lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()

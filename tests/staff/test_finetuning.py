@@ -2,7 +2,7 @@
 fine-tuned, in half the time or less, and the models whose labels changed are trained anew
 beside it (the response selector for a new FAQ topic, TED for a new slot or response); new
 intents, a changed config.yml, or no live model, need a full training. Each
-change is made with the console's own code in a copy of the project; the last two tests train.
+change is made with the console's own code in a copy of the project; the last test trains.
 """
 
 import io
@@ -168,25 +168,14 @@ EMERGENCY = "my back hurts and I suddenly can't feel my groin or control my blad
 
 
 @pytest.mark.training
-def test_a_new_phrasing_gives_a_fine_tuned_candidate_that_answers_it_and_still_escalates(project):
-    """The fast path end to end: `staff train` fine-tunes the live model (staff/rasa_train.py)
-    into a candidate that answers the taught phrasing."""
+def test_a_fine_tuned_candidate_answers_a_taught_phrasing_and_new_labels_and_still_escalates(project):
+    """`staff train` end to end for the changes staff make most (staff/rasa_train.py): a phrasing
+    taught to a topic, a new FAQ topic and a new slot. The live model is fine-tuned; the response
+    selector and TED are trained anew; the candidate answers the taught phrasing, the new topic in
+    words it was not taught, and an old topic, and still escalates an emergency."""
     taught = "is a firm rubdown meant to sting"
     assert answered(trained_parser(MODEL_FILE)(taught)) != "does_massage_hurt"  # the live model did not know it
     console(project).add_phrasing("does_massage_hurt", taught)
-    folder = staff_train(project)
-    training = json.loads((folder / "version.json").read_text())["training"]
-    assert "finetuned_from" in training and training["labels_changed"] == []
-    parse = trained_parser(folder / f"{folder.name}.tar.gz")
-    assert answered(parse(taught)) == "does_massage_hurt"
-    assert answered(parse(EMERGENCY)) == "red_flag_emergency"
-
-
-@pytest.mark.training
-def test_new_labels_give_a_candidate_that_answers_them_and_the_old_ones(project):
-    """A new FAQ topic and a new slot: the live model fine-tuned, the response selector and TED
-    trained anew; the candidate answers the new topic in words it was not taught, and still
-    the old ones."""
     new_topic(console(project))
     new_slot(project)
     folder = staff_train(project)
@@ -197,6 +186,7 @@ def test_new_labels_give_a_candidate_that_answers_them_and_the_old_ones(project)
         "new slot: preferred_therapist",
     ]
     parse = trained_parser(folder / f"{folder.name}.tar.gz")
+    assert answered(parse(taught)) == "does_massage_hurt"
     assert answered(parse("are heated stones good for back pain")) == "clinic_hot_stones"
     assert answered(parse("does a deep tissue massage hurt")) == "does_massage_hurt"
     assert answered(parse(EMERGENCY)) == "red_flag_emergency"

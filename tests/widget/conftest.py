@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Iterator, List
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.support.browser import chromium
+
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 REPLY_TIMEOUT_MS = 60_000  # a busy 2-core machine answers slowly now and then
 
@@ -23,19 +24,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-# Per module, not per session: while Playwright's sync API runs, its event loop occupies the
-# thread, and tests that call asyncio.run() (socket.io chats) fail if they run after.
+# Per module, not per session: tests that call asyncio.run() (socket.io chats) fail while it runs.
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM)
-    yield browser
-    browser.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 class Widget:

@@ -2,29 +2,25 @@
 reviewer see and can do, with the console's CSP in force (no script runs in its pages)."""
 
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import yaml
+from playwright.sync_api import Browser, expect
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
+from tests.support.browser import chromium, needs_chromium, sign_in_to_console
 from tests.support.console import StaffConsole
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "a long clinic password"
 MESSAGE = "wat do u charge for a back rub"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
-def browser(clinic_console) -> Iterator["sync_api.Browser"]:
-    # Started after the conversations are stored: Playwright's sync API runs an event loop.
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+def browser(clinic_console) -> Iterator[Browser]:
+    with chromium() as launched:  # after the conversations are stored (asyncio.run)
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -44,11 +40,7 @@ def clinic_console(console: StaffConsole) -> StaffConsole:
 
 
 def sign_in(page, console: StaffConsole, name: str) -> None:
-    page.goto(f"{console.url}/sign-in")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    sync_api.expect(page.get_by_text("Signed in as")).to_be_visible()
+    sign_in_to_console(page, console.url, name, PASSWORD)
 
 
 def test_an_editor_finds_a_fallback_in_the_inbox_and_teaches_it_to_a_topic(browser, clinic_console):
@@ -56,22 +48,22 @@ def test_an_editor_finds_a_fallback_in_the_inbox_and_teaches_it_to_a_topic(brows
     sign_in(page, clinic_console, "eddie")
     page.get_by_role("link", name="Not understood, or “did you mean”").click()
     page.get_by_role("link", name="visitor-7").click()
-    sync_api.expect(page.get_by_text(MESSAGE)).to_be_visible()
+    expect(page.get_by_text(MESSAGE)).to_be_visible()
     page.get_by_label("This message means").select_option("clinic_prices")
     page.get_by_role("button", name="Teach this phrasing").click()
-    sync_api.expect(page.get_by_role("status")).to_contain_text(f"Added “{MESSAGE}” to the topic clinic_prices")
+    expect(page.get_by_role("status")).to_contain_text(f"Added “{MESSAGE}” to the topic clinic_prices")
     knowledge = yaml.safe_load((clinic_console.project_dir / "knowledge" / "clinic.yml").read_text())
     [prices] = [topic for topic in knowledge["topics"] if topic["id"] == "clinic_prices"]
     assert prices["questions"][-1] == MESSAGE
     page.get_by_role("link", name="Changes").click()
-    sync_api.expect(page.get_by_text(f"+      - {MESSAGE}")).to_be_visible()
+    expect(page.get_by_text(f"+      - {MESSAGE}")).to_be_visible()
 
 
 def test_a_reviewer_sees_no_teaching_controls_and_a_post_to_teach_is_refused(browser, clinic_console):
     page = browser.new_page()
     sign_in(page, clinic_console, "rita")
     page.goto(f"{clinic_console.url}/conversations/visitor-7")
-    sync_api.expect(page.get_by_text("hidden for reviewers")).to_be_visible()
+    expect(page.get_by_text("hidden for reviewers")).to_be_visible()
     assert page.get_by_role("button", name="Teach this phrasing").count() == 0
     assert page.get_by_role("link", name="Knowledge").count() == 0
     # The reviewer's own session and CSRF token, posted by hand as a crafted form would be.
