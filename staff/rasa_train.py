@@ -18,9 +18,9 @@ the live model past new labels.
   time once their inputs are ready. The models then draw their random numbers (batch order,
   dropout) in no fixed order, so the same files give a slightly different model each time;
   from the live model's weights, with a tenth of the epochs, they differ little. A full
-  training, trained from zero, differed by too much that way: of four side by side, the gate
-  refused one for FAQ accuracy that the same files trained one component at a time keep
-  (docs/benchmarks.md, "The gate and a training from zero"). So a full training keeps Rasa's
+  training, from zero, differs by too much that way: of three side by side from the same files,
+  the gate refused one for FAQ accuracy, while Rasa's runner gave the same passing model twice
+  (docs/benchmarks.md, "The gate, and a training from zero"). So a full training keeps Rasa's
   runner, as `make train` does: the same files give the same model every time.
 - **Fine-tuned where the labels stayed, trained anew where they changed.** Each of the three
   models with labels of its own trains from the start, with all its epochs, when its labels

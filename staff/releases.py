@@ -388,8 +388,8 @@ def rasa_fingerprints(importer: TrainingDataImporter) -> Dict[str, str]:
 # Of FAQ accuracy on its held-out set.
 ACCURACY_LOSS_ALLOWED = 0.01
 # The other intents' held-out set is small (79 messages), and DIET trained from zero, as a new
-# intent needs, answers several of them differently each time: four full trainings of the same or
-# nearly the same files lost 2 to 6 of them net against the model `make` trained
+# intent needs, answers several of them differently each time: six full trainings of the same or
+# nearly the same files lost 1 to 6 of them net against the model `make` trained
 # (docs/benchmarks.md). A loss there refuses a candidate only when chance does not explain it:
 # a one-sided sign test on the messages whose outcome changed, at this level.
 INTENT_LOSS_SIGNIFICANCE = 0.05
