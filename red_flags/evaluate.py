@@ -13,7 +13,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -30,6 +30,16 @@ class Report:
     urgent: List[Tuple[str, str, Optional[Finding]]] = field(default_factory=list)
     weak: List[Tuple[str, Optional[Finding]]] = field(default_factory=list)
     near_misses: List[Tuple[str, Optional[Finding]]] = field(default_factory=list)
+
+    @classmethod
+    def merged(cls, reports: Sequence[Report]) -> Report:
+        """One report over the messages of all ``reports``, without reading any again."""
+        return cls(
+            [row for report in reports for row in report.emergency],
+            [row for report in reports for row in report.urgent],
+            [row for report in reports for row in report.weak],
+            [row for report in reports for row in report.near_misses],
+        )
 
     @staticmethod
     def _rate(hits: int, total: int) -> float:
