@@ -1,8 +1,9 @@
 """The whole loop clinic staff run, in a real browser (Playwright driving Debian's chromium)
 against real servers, as `make run` starts them: a patient's message the live assistant did not
 understand reaches the inbox; an editor teaches it to its topic and builds a new conversation
-path; the candidate trains and passes its gate, and the editor tries it out; a publisher
-publishes it, and the live REST channel answers both; a candidate that lost red-flag recall is
+path; the candidate trains and passes its gate, and the editor tries it out (a red flag in the
+path's words still escalates, and a preview records nothing); a publisher publishes it, and the
+live REST channel answers both; a candidate that lost red-flag recall is
 refused, with the reason; a rollback brings the old answers back. Trains a real model in a copy
 of the project: minutes."""
 
@@ -13,6 +14,7 @@ import re
 from typing import Iterator, Tuple
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from staff import releases
@@ -41,6 +43,8 @@ DOG_PHRASINGS = [
     "pets allowed at ur place?",
 ]
 DOG_REPLY = "A calm dog on a lead is welcome in our waiting room"
+ARTICLE_QUESTION = "what is deep tissue massage?"  # answered from an article, which it names
+FLAGGED = f"{DOG_PHRASINGS[4]}? I can't feel anything down there and I wet myself"
 DOG_ANSWER = f"{DOG_REPLY}, though not in the treatment room. Questions? Call us on {{clinic_phone}}."
 JOB_TIMEOUT_MS = 30 * 60_000  # a full training, or a gate, on a busy 2-core machine
 SWITCH_TIMEOUT_MS = 10 * 60_000  # the assistant loading a version
@@ -96,6 +100,16 @@ def wait_for_switch(page: Page, version_id: str) -> None:
     expect(page.get_by_text(done)).to_be_visible(timeout=SWITCH_TIMEOUT_MS)
 
 
+def escalations_recorded(assistant: Assistant) -> int:
+    """Escalations in the clinic database the assistant and the console share."""
+    database = sa.create_engine(assistant.clinic_database_url, future=True)
+    try:
+        with database.connect() as connection:
+            return connection.execute(sa.text("SELECT count(*) FROM escalations")).scalar_one()
+    finally:
+        database.dispose()
+
+
 def answer(assistant: Assistant, sender: str, message: str) -> str:
     return reply_text(assistant.send(sender, message))
 
@@ -137,11 +151,18 @@ def test_staff_teach_train_gate_try_publish_and_roll_back_in_the_browser(live, b
     editor.get_by_role("link", name=candidate.id).click()
     expect(editor.get_by_text("Passed", exact=True)).to_be_visible()
 
-    # The editor tries it out before it is published.
-    for message, expected in ((TAUGHT, WEAR), (DOG_PHRASINGS[4], DOG_REPLY)):
+    # The editor tries it out before it is published: the red-flag layer answers first, in the
+    # path's own words too, and a preview records no escalation.
+    tries = ((TAUGHT, "Did: utter_faq"), (DOG_PHRASINGS[4], DOG_REPLY), (ARTICLE_QUESTION, "Source:"), (FLAGGED, "911"))
+    for message, expected in tries:
         editor.get_by_label("Type a message as a patient would").fill(message)
         editor.get_by_role("button", name="Send").click()
         expect(editor.locator(".turn").last).to_contain_text(expected, timeout=JOB_TIMEOUT_MS)
+    expect(editor.locator(".turn").first).to_contain_text(WEAR)
+    flagged = editor.locator(".turn").last
+    expect(flagged).to_contain_text("Escalation: EMERGENCY")
+    expect(flagged).not_to_contain_text(DOG_REPLY)
+    assert escalations_recorded(assistant) == 0
 
     # A publisher publishes it: the live assistant answers both.
     publisher = signed_in(browser, console, "pat")
@@ -150,6 +171,10 @@ def test_staff_teach_train_gate_try_publish_and_roll_back_in_the_browser(live, b
     wait_for_switch(publisher, candidate.id)
     assert WEAR in answer(assistant, "patient-wear-2", TAUGHT)
     assert DOG_REPLY in answer(assistant, "patient-dog-2", DOG_PHRASINGS[7])
+    emergency = answer(assistant, "patient-dog-flag", FLAGGED)
+    assert "911" in emergency and DOG_REPLY not in emergency
+    assert assistant.webhook.wait_for(lambda notice: notice.get("conversation_id") == "patient-dog-flag")  # staff told
+    assert escalations_recorded(assistant) == 1
 
     # A candidate that lost red-flag recall is refused, with the reason, and cannot be published.
     weak = silenced_copy_of(candidate)
