@@ -9,7 +9,8 @@ import yaml
 from playwright.sync_api import Browser, expect
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from tests.support.browser import chromium, needs_chromium, sign_in_to_console
+from scripts.console_screenshots import sign_in as sign_in_to_console
+from tests.support.browser import chromium, needs_chromium
 from tests.support.console import StaffConsole
 
 PASSWORD = "a long clinic password"

@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
+from scripts.console_screenshots import sign_in as sign_in_to_console
 from staff import releases
 from staff.releases import copy_project
 from tests.support.assistant import Assistant, publishing_to, reply_text, started_assistant
-from tests.support.browser import chromium, needs_chromium, sign_in_to_console
+from tests.support.browser import chromium, needs_chromium
 from tests.support.console import StaffConsole
 from tests.support.versions import with_red_flag_classifier_silenced
 
