@@ -8,9 +8,12 @@
 
 The domain logic these call (red_flags/, clinic/) has no Rasa import. Importing this package
 (the channels are loaded first) keeps personal data out of the server's logs from then on
-(clinic/log_privacy.py).
+(clinic/log_privacy.py), and checks custom actions' answers without re-checking Rasa's schema
+on every call (action_results.py).
 """
 
 from clinic import log_privacy
+from rasa_plugins import action_results
 
 log_privacy.install()
+action_results.install()
