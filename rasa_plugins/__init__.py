@@ -8,12 +8,11 @@
 
 The domain logic these call (red_flags/, clinic/) has no Rasa import. Importing this package
 (the channels are loaded first) keeps personal data out of the server's logs from then on
-(clinic/log_privacy.py), and checks custom actions' answers without re-checking Rasa's schema
-on every call (action_results.py).
+(clinic/log_privacy.py), and removes work Rasa repeats on every message (hot_path.py).
 """
 
 from clinic import log_privacy
-from rasa_plugins import action_results
+from rasa_plugins import hot_path
 
 log_privacy.install()
-action_results.install()
+hot_path.install()
