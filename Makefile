@@ -46,6 +46,10 @@ export REDIS_URL ?=
 export STAFF_WEBHOOK_URL ?=
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# OpenBLAS's worker threads spin between numpy's small products and burnt a second core for
+# nothing: one thread halves the Rasa server's CPU time per message at the same latency
+# (docs/benchmarks.md).
+export OPENBLAS_NUM_THREADS ?= 1
 export ASSISTANT_MODEL := $(CURDIR)/$(MODEL)
 export PYTHONPATH := $(CURDIR)
 

@@ -298,7 +298,9 @@ def train_stock(workdir: Path) -> float:
 
 def stock_server(workdir: Path) -> Server:
     port = free_port()
-    return Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], workdir / "stock", port, {})
+    # As `rasa run` is started anywhere: OpenBLAS's own thread count, not ours (Makefile).
+    stock_env = {"OPENBLAS_NUM_THREADS": ""}
+    return Server([str(BIN / "rasa"), "run", "--enable-api", "--port", str(port)], workdir / "stock", port, stock_env)
 
 
 # TensorFlow's thread pools (Rasa reads these at start): TensorFlow's own choice (a pool per

@@ -28,6 +28,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
     RASA_TELEMETRY_ENABLED=false \
     TF_CPP_MIN_LOG_LEVEL=2 \
+    OPENBLAS_NUM_THREADS=1 \
     TRACKER_SQLITE_FILE=/app/var/conversations.db \
     VERSIONS_DIR=/app/var/versions
 RUN useradd --system --uid 10001 --gid 0 --home-dir /tmp --no-create-home assistant
