@@ -36,7 +36,11 @@ class SQLiteLockStore(LockStore):
 
     def __init__(self, path: Path) -> None:
         self._db = shared_sqlite.connect(
-            path, "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)"
+            path,
+            # Three writes per message: a lock lost with the machine's power is one nobody holds
+            # any more, so no write waits for the disk (0.20 against 0.01 ms a commit, measured).
+            "PRAGMA synchronous=NORMAL",
+            "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)",
         )
         super().__init__()
 

@@ -140,7 +140,8 @@ def start_action_server(workdir: Path) -> Tuple[subprocess.Popen[bytes], str]:
     """The action server as scripts/run-servers.sh starts it, answering only calls with the
     secret (ACTION_SERVER_SECRET, set in this process too, so endpoints.yml sends it)."""
     port = free_port()
-    os.environ.setdefault("ACTION_SERVER_SECRET", secrets.token_urlsafe(32))
+    # `make` exports it empty (the Makefile: "a random secret per start"), which setdefault keeps.
+    os.environ["ACTION_SERVER_SECRET"] = os.environ.get("ACTION_SERVER_SECRET") or secrets.token_urlsafe(32)
     env = {
         **os.environ,
         "ACTION_PORT": str(port),
