@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.privacy import DATA_DELETED_SLOT
@@ -94,3 +94,28 @@ def test_the_latest_messages_channel_is_read_without_the_whole_conversation(stor
     assert store.latest_input_channel("chat-1") == asyncio.run(store.retrieve("chat-1")).get_latest_input_channel()
     assert store.latest_input_channel("chat-1") == "telegram"
     assert store.latest_input_channel("nobody") is None
+
+
+def test_a_conversation_of_two_sessions_reads_back_as_rasas_own_store_reads_it(tmp_path):
+    database = tmp_path / "conversations.db"
+    store = ClinicSQLTrackerStore(PROJECT_DOMAIN, dialect="sqlite", db=str(database))
+    tracker = DialogueStateTracker("patient-2", PROJECT_DOMAIN.slots)
+    a_turn(tracker, "what is deep tissue massage")
+    tracker.update(SlotSet("patient_name", "Maria Quill"))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    a_turn(tracker, "does it hurt")
+    asyncio.run(store.save(tracker))
+
+    rasas = SQLTrackerStore(PROJECT_DOMAIN, dialect="sqlite", db=str(database))
+    for read in ("retrieve", "retrieve_full_tracker"):
+        ours, theirs = (asyncio.run(getattr(s, read)("patient-2")) for s in (store, rasas))
+        assert ours.current_state() == theirs.current_state()
+    latest = asyncio.run(store.retrieve("patient-2"))
+    assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["does it hurt"]
+    whole = asyncio.run(store.retrieve_full_tracker("patient-2"))
+    assert [e.text for e in whole.events if isinstance(e, UserUttered)] == [
+        "what is deep tissue massage",
+        "does it hurt",
+    ]
+    assert asyncio.run(store.retrieve("nobody")) is None
