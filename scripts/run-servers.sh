@@ -50,7 +50,8 @@ INFO
 # model; the lock store in endpoints.yml keeps each conversation's turns one at a time, in order.
 # In the background with `wait`, so a TERM or HUP to this script is handled at once.
 # The HTTP API is off unless RASA_API_TOKEN or RASA_JWT_SECRET is set (rasa_plugins/server.py).
-SANIC_WORKERS="${RASA_PROCESSES:-1}" "$BIN/python" -m rasa_plugins.server --model "$MODEL" --port "$RASA_PORT" \
+# One OpenBLAS thread (the Makefile's default) also when this script is started without make.
+OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" SANIC_WORKERS="${RASA_PROCESSES:-1}" "$BIN/python" -m rasa_plugins.server --model "$MODEL" --port "$RASA_PORT" \
   --credentials "${CREDENTIALS_FILE:-credentials.yml}" --endpoints endpoints.yml &
 rasa_pid=$!
 trap 'kill "$rasa_pid" "$actions_pid" $staff_pid 2>/dev/null || true; wait 2>/dev/null || true' EXIT
